@@ -29,6 +29,8 @@ export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 export OMPI_MCA_hwloc_base_binding_policy := none
 export OMPI_MCA_btl_vader_single_copy_mechanism := none
+# No banner from mpirun when a rank exits non-zero: our one error line says it.
+export OMPI_MCA_orte_execute_quiet := 1
 MPIRUN    := mpirun
 
 # Debian packages: build, run, tests and figures.

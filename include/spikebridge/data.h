@@ -84,4 +84,59 @@ sb_status sb_dataset_load(sb_dataset *ds, const char *dir, sb_split split,
 
 void sb_dataset_free(sb_dataset *ds);
 
+/* ------------------------------------------------------------------ spike encoders */
+
+/* Spikes of one image (or of many, appended in order): node ids and times in
+ * ms. Encoders append; sb_spikes_sort orders a range by (time, id). */
+typedef struct {
+    uint64_t n, cap;
+    uint64_t *ids;  /* input neuron: pixel index, or encoder neuron */
+    double *t;      /* ms */
+} sb_spikes;
+
+sb_status sb_spikes_push(sb_spikes *s, uint64_t id, double t);
+/* Appends all of src to dst. */
+sb_status sb_spikes_append(sb_spikes *dst, const sb_spikes *src);
+/* Sorts spikes [from, s->n) by time, then id. */
+sb_status sb_spikes_sort(sb_spikes *s, uint64_t from);
+void sb_spikes_clear(sb_spikes *s);
+void sb_spikes_free(sb_spikes *s);
+
+typedef enum { SB_ENC_POISSON = 0, SB_ENC_LATENCY = 1, SB_ENC_INTEGRATE = 2, SB_ENC_COUNT_ } sb_encoder_kind;
+
+const char *sb_encoder_name(sb_encoder_kind k); /* "poisson", ... */
+
+typedef struct {
+    uint32_t seed;       /* job seed: Poisson streams are keyed by it */
+    uint32_t pixels;     /* inputs per image */
+    double duration_ms;  /* presentation window of one image */
+    double dt_ms;        /* Poisson: time step; at most one spike per step */
+    double max_rate_hz;  /* Poisson: rate of a pixel of 255 */
+    uint8_t threshold;   /* latency: pixels above it spike once */
+    uint32_t neurons;    /* integrate: encoder neurons K */
+    double v_th;         /* integrate: threshold, reset by subtraction */
+    const float *weights;/* integrate: K x pixels, row j = neuron j */
+} sb_encoder_params;
+
+/* Each encoder appends the spikes of one image, at times onset_ms + t with
+ * t in [0, duration), sorted by (time, id). `image` is the image's index in
+ * its dataset: the random streams belong to it, not to whoever encodes it.
+ *
+ * poisson:   pixel i fires as a Bernoulli process with probability
+ *            rate_i * dt per step, rate_i = pixel/255 * max_rate, at times
+ *            k * dt (drawn by geometric skips: cost per spike, not per step).
+ * latency:   pixel i > threshold fires once at duration * (1 - pixel/255).
+ * integrate: pixel i's current x_i = pixel/255 flows during its slot
+ *            [i, i+1) * duration/pixels in scan order; neuron j integrates
+ *            V_j += W_ji x_i linearly over the slot and fires at the exact
+ *            time V_j reaches v_th, then V_j -= v_th. With W >= 0 neuron j
+ *            fires floor(sum_i W_ji x_i / v_th) times. */
+sb_status sb_encode_image(sb_encoder_kind kind, const sb_encoder_params *p, const uint8_t *img,
+                          uint64_t image, double onset_ms, sb_spikes *out);
+
+/* Fills K x pixels weights uniform in [w_min, w_max) from the streams
+ * (seed, SB_STREAM_ENCODE_WEIGHTS, neuron j). */
+void sb_encoder_random_weights(float *w, uint32_t neurons, uint32_t pixels, uint32_t seed,
+                               double w_min, double w_max);
+
 #endif

@@ -1,0 +1,47 @@
+/*
+ * par.h — the MPI side: the world, work assignment, agreement on failure.
+ *
+ * Engines never call MPI directly; they use these helpers (and io.h for
+ * collective files), so that the rules "results do not depend on the rank
+ * count" and "a failure on one rank stops every rank cleanly" live here.
+ */
+#ifndef SPIKEBRIDGE_PAR_H
+#define SPIKEBRIDGE_PAR_H
+
+#include <mpi.h>
+
+#include "spikebridge/core.h"
+
+typedef struct {
+    MPI_Comm comm; /* the communicator the job runs on */
+    int rank;      /* this process in comm */
+    int size;      /* processes in comm */
+    int threads;   /* OpenMP threads per process (omp_get_max_threads) */
+} par_ctx;
+
+/* MPI_Init_thread (FUNNELED: only the main thread calls MPI) on the world. */
+sb_status par_init(int *argc, char ***argv, par_ctx *ctx);
+void par_finalize(void);
+
+/* Collective. SB_OK when every rank passed SB_OK; otherwise `local` where it
+ * failed and SB_EPEER ("failed on another rank") everywhere else. Call it
+ * before any collective that a failed rank would skip. */
+sb_status par_agree(sb_status local, MPI_Comm comm);
+
+/* Collective. The lowest rank whose status is not SB_OK, or -1 if none:
+ * that rank prints the job's one error line. */
+int par_first_failure(sb_status local, MPI_Comm comm);
+
+/* Splits items [0, n) into `size` contiguous blocks that differ by at most
+ * one; block `rank` is [*first, *first + *count). Contiguous blocks keep
+ * per-item outputs in item order when gathered in rank order. */
+void par_block(uint64_t n, int rank, int size, uint64_t *first, uint64_t *count);
+
+/* Collective. Sum of a local count over all ranks. */
+uint64_t par_sum_u64(uint64_t local, MPI_Comm comm);
+
+/* Collective. The distinct host names of all ranks, comma-separated, in
+ * rank order of first appearance. Free with free(). */
+char *par_hosts(MPI_Comm comm);
+
+#endif

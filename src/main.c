@@ -1,0 +1,145 @@
+/*
+ * spikebridge — command line only. Parses the verb, starts MPI, loads the
+ * job, hands it to its task, and turns any failure into one error line from
+ * the rank that failed first and a non-zero exit on every rank.
+ */
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spikebridge/config.h"
+#include "spikebridge/io.h"
+#include "spikebridge/par.h"
+#include "spikebridge/tasks.h"
+#include "version.h"
+
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: spikebridge run JOB.ini [section.key=value ...]   run a job\n"
+            "       spikebridge validate JOB.ini [section.key=value ...]  check a job, run nothing\n"
+            "       spikebridge info FILE.h5                          what a result file holds\n"
+            "       spikebridge help-keys [--markdown]                every job key, with defaults\n"
+            "       spikebridge version\n"
+            "Launch jobs with mpirun -np P (or srun); every rank runs the same command.\n");
+}
+
+static char *join_args(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = SB_CALLOC(len, 1);
+    for (int i = 0; s && i < argc; i++) {
+        if (i)
+            strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+/* "jobs/quickstart.ini" → "quickstart" */
+static void job_name(const char *path, char *name, size_t len)
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    snprintf(name, len, "%s", basename(copy));
+    char *dot = strrchr(name, '.');
+    if (dot && dot != name)
+        *dot = '\0';
+}
+
+static sb_status run_job(const par_ctx *par, int execute, int argc, char **argv,
+                         char *command_line)
+{
+    sb_config *cfg = NULL;
+    sb_status st = sb_config_load(&cfg, sb_job_keys, sb_job_nkeys, argv[0], argc - 1, argv + 1);
+    if (st)
+        return st;
+    const char *level = sb_cfg_str(cfg, "job", "log");
+    sb_log_init(par->rank, strcmp(level, "quiet") == 0   ? SB_LOG_QUIET
+                           : strcmp(level, "debug") == 0 ? SB_LOG_DEBUG
+                                                         : SB_LOG_INFO);
+    const char *task_name = sb_cfg_str(cfg, "job", "task");
+    const sb_task *task = sb_task_find(task_name);
+    if (!task) {
+        st = sb_fail(SB_ECONFIG, "%s: task '%s' is not available in this version",
+                     sb_cfg_where(cfg, "job", "task"), task_name);
+        sb_config_free(cfg);
+        return st;
+    }
+    char name[256];
+    job_name(argv[0], name, sizeof name);
+    sb_job job = {cfg, par, name, command_line};
+    st = task->check(&job);
+    if (!st && execute)
+        st = task->run(&job);
+    else if (!st)
+        sb_info("%s: valid %s job", argv[0], task_name);
+    sb_config_free(cfg);
+    return st;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0) {
+        printf("spikebridge %s\n", SB_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(verb, "help-keys") == 0 ||
+        (strcmp(verb, "run") == 0 && argc > 2 && strcmp(argv[2], "--help-keys") == 0)) {
+        int md = argc > 2 && strcmp(argv[argc - 1], "--markdown") == 0;
+        sb_config_print_keys(stdout, sb_job_keys, sb_job_nkeys, md);
+        return EXIT_OK;
+    }
+    int execute = strcmp(verb, "run") == 0;
+    int info = strcmp(verb, "info") == 0;
+    if (!execute && !info && strcmp(verb, "validate") != 0) {
+        fprintf(stderr, "spikebridge: unknown command '%s'\n", verb);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (argc < 3) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+
+    par_ctx par;
+    sb_status st = par_init(&argc, &argv, &par);
+    if (st) {
+        fprintf(stderr, "spikebridge: error: %s\n", sb_last_error());
+        return EXIT_ERROR;
+    }
+    sb_log_init(par.rank, SB_LOG_INFO);
+    h5_quiet();
+    char *command_line = join_args(argc, argv);
+    if (!command_line)
+        st = SB_ENOMEM;
+    else if (info)
+        st = par.rank == 0 ? h5_print_info(stdout, argv[2]) : SB_OK;
+    else
+        st = run_job(&par, execute, argc - 2, argv + 2, command_line);
+
+    int first = par_first_failure(st, par.comm);
+    if (first == par.rank) {
+        const char *msg = sb_last_error()[0] ? sb_last_error() : sb_status_name(st);
+        if (par.rank == 0)
+            fprintf(stderr, "spikebridge: error: %s\n", msg);
+        else
+            fprintf(stderr, "spikebridge: error (rank %d): %s\n", par.rank, msg);
+    }
+    free(command_line);
+    par_finalize();
+    return first >= 0 ? EXIT_ERROR : EXIT_OK;
+}

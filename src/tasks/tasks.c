@@ -1,0 +1,30 @@
+/* The task registry. A task is listed here only when it is implemented. */
+#include <string.h>
+
+#include "spikebridge/tasks.h"
+
+sb_status sb_task_encode_check(const sb_job *job);
+sb_status sb_task_encode_run(const sb_job *job);
+
+static const sb_task tasks[] = {
+    {"encode", "encode images as spike trains (poisson, latency, integrate) into a SONATA file",
+     sb_task_encode_check, sb_task_encode_run},
+};
+
+const sb_task *sb_task_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; i++)
+        if (strcmp(tasks[i].name, name) == 0)
+            return &tasks[i];
+    return NULL;
+}
+
+const char *sb_job_output(const sb_job *job, char *buf, size_t len)
+{
+    const char *out = sb_cfg_str(job->cfg, "job", "output");
+    if (out[0])
+        snprintf(buf, len, "%s", out);
+    else
+        snprintf(buf, len, "runs/%s.h5", job->name);
+    return buf;
+}
