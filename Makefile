@@ -36,7 +36,7 @@ MPIRUN    := mpirun
 # Debian packages: build, run, tests and figures.
 DEB_PKGS  := make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools \
              libopenblas-openmp-dev zlib1g-dev libinih-dev librandom123-dev libcunit1-dev \
-             python3 python3-h5py python3-matplotlib npm ca-certificates
+             python3 python3-h5py python3-matplotlib npm ca-certificates cppcheck
 
 SRC       := $(sort $(shell find src -name '*.c' ! -name main.c))
 OBJ       := $(SRC:src/%.c=build/obj/%.o)

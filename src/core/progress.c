@@ -25,7 +25,7 @@ void sb_progress_begin(sb_progress *p, const char *label, const char *unit,
 
 static void print_line(sb_progress *p, double done, double now, int final)
 {
-    char eta[32], el[32];
+    char el[32];
     double elapsed = now - p->start;
     double frac = p->total > 0 ? done / p->total : 1.0;
     double rate = elapsed > 0 ? done / elapsed : 0;
@@ -34,11 +34,13 @@ static void print_line(sb_progress *p, double done, double now, int final)
     if (final)
         fprintf(stderr, "%s%s: %.0f %s in %s (%.1f %s/s)\n", p->tty ? "\r" : "",
                 p->label, done, p->unit, el, rate, p->unit);
-    else
+    else {
+        char eta[32];
         fprintf(stderr, "%s%s: %5.1f%% %.0f/%.0f %s, %.1f %s/s, elapsed %s, ETA %s%s",
                 p->tty ? "\r" : "", p->label, 100 * frac, done, p->total, p->unit,
                 rate, p->unit, el, sb_format_duration(left, eta, sizeof eta),
                 p->tty ? "\033[K" : "\n");
+    }
     fflush(stderr);
 }
 

@@ -148,7 +148,6 @@ static hid_t parents_lcpl(void)
 
 sb_status h5_group(hid_t loc, const char *path, hid_t *group)
 {
-    char fn[256];
     if (H5Lexists(loc, path, H5P_DEFAULT) > 0)
         *group = H5Gopen2(loc, path, H5P_DEFAULT);
     else {
@@ -157,8 +156,10 @@ sb_status h5_group(hid_t loc, const char *path, hid_t *group)
         H5Pclose(lcpl);
     }
     H5Eclear2(H5E_DEFAULT);
-    if (*group < 0)
+    if (*group < 0) {
+        char fn[256];
         return h5_fail("%s: cannot create group %s", h5_filename(loc, fn, sizeof fn), path);
+    }
     return SB_OK;
 }
 
@@ -166,7 +167,7 @@ sb_status h5_write_rows(hid_t loc, const char *name, hid_t type, int inner_rank,
                         const hsize_t *inner, const void *buf, uint64_t local_rows,
                         MPI_Comm comm)
 {
-    char fn[256];
+    char fn[256]; /* cppcheck-suppress variableScope ; used on two error paths */
     hsize_t dims[8], start[8] = {0}, count[8];
     if (inner_rank < 0 || inner_rank > 7)
         return sb_fail(SB_EINVAL, "h5_write_rows: %s: rank %d unsupported", name, inner_rank + 1);
@@ -218,7 +219,6 @@ sb_status h5_write_rows(hid_t loc, const char *name, hid_t type, int inner_rank,
 
 sb_status h5_write_text(hid_t loc, const char *name, const char *text, MPI_Comm comm)
 {
-    char fn[256];
     int rank;
     MPI_Comm_rank(comm, &rank);
     size_t len = strlen(text);
@@ -247,8 +247,10 @@ sb_status h5_write_text(hid_t loc, const char *name, const char *text, MPI_Comm 
     }
     H5Sclose(space);
     H5Tclose(type);
-    if (err < 0)
+    if (err < 0) {
+        char fn[256];
         return h5_fail("%s: cannot write text %s", h5_filename(loc, fn, sizeof fn), name);
+    }
     return SB_OK;
 }
 
@@ -257,7 +259,6 @@ sb_status h5_write_text(hid_t loc, const char *name, const char *text, MPI_Comm 
 static sb_status write_attr(hid_t obj, const char *name, hid_t type, hid_t space,
                             const void *value)
 {
-    char fn[256];
     if (H5Aexists(obj, name) > 0)
         H5Adelete(obj, name);
     hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
@@ -265,8 +266,10 @@ static sb_status write_attr(hid_t obj, const char *name, hid_t type, hid_t space
     if (a >= 0)
         H5Aclose(a);
     H5Sclose(space);
-    if (err < 0)
+    if (err < 0) {
+        char fn[256];
         return h5_fail("%s: cannot write attribute %s", h5_filename(obj, fn, sizeof fn), name);
+    }
     return SB_OK;
 }
 

@@ -28,8 +28,7 @@ sb_status h5_write_provenance(hid_t file, const sb_config *cfg, const char *comm
         free(hosts);
         return st;
     }
-    if (!st)
-        st = h5_attr_str(g, "version", SB_VERSION);
+    st = h5_attr_str(g, "version", SB_VERSION);
     if (!st)
         st = h5_attr_str(g, "created", when);
     if (!st)
