@@ -42,8 +42,8 @@ typedef struct sb_config sb_config;
  * "section.key=value"; the key is what follows the last '.'), fills
  * defaults, checks every value and that every required key is set.
  * Errors look like "jobs/x.ini:12: [encode] unknown key 'max_rat' (did you
- * mean 'max_rate'?)" or "command line: encode.max_rate=-5: -5 is below the
- * minimum 0". The table must outlive the config. */
+ * mean 'max_rate'?)" or "command line: encode.max_rate=-5: below the
+ * minimum 0 Hz". The table must outlive the config. */
 sb_status sb_config_load(sb_config **cfg, const sb_key_spec *specs, size_t nspecs,
                          const char *path, int noverrides, char *const *overrides);
 
