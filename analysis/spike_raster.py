@@ -46,14 +46,15 @@ def main():
                 n = int(np.searchsorted(ts[:], t_end))
             t, i = ts[:n], ids[:n]
             keep = t < t_end
-            ax.scatter(t[keep], i[keep], s=0.3, c="k", marker="|", linewidths=0.5)
+            ax.plot(t[keep], i[keep], "k.", ms=1.0, mew=0)
             ax.set_ylabel(f"{pop}\nnode id")
-            ax.set_title(f"{pop}: {int(keep.sum())} spikes shown", fontsize=9, loc="left")
+            ax.text(0.995, 0.97, f"{int(keep.sum())} spikes", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=8, backgroundcolor="white")
             if onsets is not None:
                 for k, (t0, lab) in enumerate(zip(onsets, labels)):
                     ax.axvline(t0, color="tab:red", lw=0.8)
                     if ax is axes[0, 0]:
-                        ax.text(t0, 1.02, f"image {k}: label {lab}", transform=ax.get_xaxis_transform(),
+                        ax.text(t0 + 5, 1.02, f"image {k}: label {lab}", transform=ax.get_xaxis_transform(),
                                 color="tab:red", fontsize=8)
         axes[-1, 0].set_xlabel("time (ms)")
         axes[-1, 0].set_xlim(0, t_end)

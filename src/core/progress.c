@@ -8,6 +8,7 @@
 static const double TTY_INTERVAL = 0.1;   /* s between terminal redraws */
 static const double LOG_STEP = 0.05;      /* fraction between log lines */
 static const double LOG_INTERVAL = 60.0;  /* s between log lines at most */
+static const double QUIET_START = 2.0;    /* s before the first line: short phases say nothing */
 
 void sb_progress_begin(sb_progress *p, const char *label, const char *unit,
                        double local_total, double total)
@@ -53,7 +54,7 @@ void sb_progress_update(sb_progress *p, double local_done)
     double frac = p->total > 0 ? done / p->total : 1.0;
     int due = p->tty ? now - p->last_print >= TTY_INTERVAL
                      : frac - p->last_frac >= LOG_STEP || now - p->last_print >= LOG_INTERVAL;
-    if (!due || frac >= 1.0)
+    if (!due || frac >= 1.0 || now - p->start < QUIET_START)
         return;
     print_line(p, done, now, 0);
     p->last_print = now;

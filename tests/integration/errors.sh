@@ -1,10 +1,12 @@
 # Bad input gives one clear error line, a non-zero exit and no output file,
 # also when two ranks hit it at once.
-. tests/integration/common.sh
+. tests/integration/common.inc
+# The sanitizer build: bad input must not touch memory it should not.
+SB=bin/spikebridge-san
 ds=$TMP/ds
 $PY tests/integration/make_dataset.py "$ds" 10 20
 out=$TMP/out.h5
-job="jobs/quickstart.ini data.dir=$ds job.output=$out"
+job="jobs/quickstart.ini data.dir=$ds data.test=20 job.output=$out"
 
 # A truncated IDX file.
 mkdir "$TMP/bad"
