@@ -51,7 +51,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 DEPFILES  := $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)
 
-.PHONY: all deps data run check test-bins figures clean distclean help-keys hdf5-parallel
+.PHONY: all deps data run check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode
 .DELETE_ON_ERROR:
 
 all: bin/spikebridge
@@ -98,17 +98,17 @@ bin/spikebridge-san: build/san/main.o build/libspikebridge-san.a
 	@mkdir -p bin
 	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-build/tests/%: tests/unit/%.c tests/unit/harness.c tests/unit/harness.h build/libspikebridge.a
+build/tests/%: tests/unit/%.c tests/unit/harness.c $(wildcard tests/unit/*.h) build/libspikebridge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASEFLAGS) $(PKGFLAGS) -Itests/unit -o $@ $< tests/unit/harness.c build/libspikebridge.a $(LDFLAGS) $(LDLIBS) $(TESTLIBS)
 
-build/tests-san/%: tests/unit/%.c tests/unit/harness.c tests/unit/harness.h build/libspikebridge-san.a
+build/tests-san/%: tests/unit/%.c tests/unit/harness.c $(wildcard tests/unit/*.h) build/libspikebridge-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) $(BASEFLAGS) $(PKGFLAGS) -Itests/unit -o $@ $< tests/unit/harness.c build/libspikebridge-san.a $(LDFLAGS) $(LDLIBS) $(TESTLIBS)
 
-build/fuzz/%: tests/fuzz/%.c build/libspikebridge-san.a
+build/fuzz/%: tests/fuzz/%.c tests/unit/config_test_keys.h build/libspikebridge-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) $(BASEFLAGS) $(PKGFLAGS) -o $@ $< build/libspikebridge-san.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(SANFLAGS) $(BASEFLAGS) $(PKGFLAGS) -Itests/unit -o $@ $< build/libspikebridge-san.a $(LDFLAGS) $(LDLIBS)
 
 -include $(DEPFILES)
 
@@ -143,6 +143,12 @@ figures: | runs
 	@found=0; for f in runs/*.h5; do [ -f "$$f" ] || continue; found=1; \
 	   $(PYTHON) analysis/spike_raster.py "$$f" -o "runs/figures/$$(basename $$f .h5)_raster.png" || exit 1; done; \
 	 [ $$found = 1 ] || { echo "figures: no result files in runs/ (make run first)" >&2; exit 1; }
+
+# Benchmarks report; they never fail on speed.
+bench: bench-encode
+
+bench-encode: all data
+	@sh tests/bench/encode.sh
 
 help-keys: bin/spikebridge
 	@bin/spikebridge help-keys --markdown

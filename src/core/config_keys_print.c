@@ -37,7 +37,8 @@ static void cells(const sb_key_spec *k, char c[COLS][CELL])
     snprintf(c[4], CELL, "%s", k->help ? k->help : "");
 }
 
-/* A Markdown cell: '|' would end it early. */
+/* A Markdown cell: '|' would end it early, and "<name>" outside code would
+ * be taken for an HTML tag and vanish. */
 static void md_cell(FILE *out, const char *s, int code)
 {
     int tick = code && s[0];
@@ -45,7 +46,10 @@ static void md_cell(FILE *out, const char *s, int code)
     for (; *s; s++) {
         if (*s == '|')
             fputc('\\', out);
-        fputc(*s, out);
+        if (!tick && (*s == '<' || *s == '>'))
+            fputs(*s == '<' ? "&lt;" : "&gt;", out);
+        else
+            fputc(*s, out);
     }
     fputs(tick ? "` |" : " |", out);
 }

@@ -186,6 +186,40 @@ static void test_black_image_is_silent(void)
     free(w);
 }
 
+/* The bucket sort against a plain insertion sort, with many ties and a
+ * prefix that must stay untouched. */
+static void test_sort_matches_reference(void)
+{
+    sb_rng r;
+    sb_rng_init(&r, 1, SB_STREAM_TEST, 0, 0);
+    for (int trial = 0; trial < 20; trial++) {
+        sb_spikes s = {0};
+        int n = 1 + (int)(sb_rng_u32(&r) % 3000), grid = 1 + trial * 7;
+        sb_spikes_push(&s, 999, -1.0); /* prefix */
+        for (int k = 0; k < n; k++)
+            sb_spikes_push(&s, sb_rng_u32(&r) % 50, (double)(sb_rng_u32(&r) % (uint32_t)grid) * 0.5 + 100);
+        uint64_t *ids = malloc(s.n * sizeof *ids);
+        double *t = malloc(s.n * sizeof *t);
+        for (uint64_t k = 0; k < s.n; k++) {
+            ids[k] = s.ids[k];
+            t[k] = s.t[k];
+        }
+        for (uint64_t k = 2; k < s.n; k++)
+            for (uint64_t j = k; j > 1 && (t[j] < t[j - 1] || (t[j] == t[j - 1] && ids[j] < ids[j - 1])); j--) {
+                double tt = t[j]; t[j] = t[j - 1]; t[j - 1] = tt;
+                uint64_t ii = ids[j]; ids[j] = ids[j - 1]; ids[j - 1] = ii;
+            }
+        CU_ASSERT_EQUAL_FATAL(sb_spikes_sort(&s, 1), SB_OK);
+        int same = 1;
+        for (uint64_t k = 0; k < s.n; k++)
+            same &= s.ids[k] == ids[k] && s.t[k] == t[k];
+        CU_ASSERT(same);
+        free(ids);
+        free(t);
+        sb_spikes_free(&s);
+    }
+}
+
 static void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("encoders", NULL, NULL);
@@ -196,6 +230,7 @@ static void register_suites(void)
     CU_add_test(s, "poisson: stream belongs to the image", test_poisson_belongs_to_image);
     CU_add_test(s, "poisson: saturated rate spikes every step", test_poisson_saturated);
     CU_add_test(s, "a black image is silent", test_black_image_is_silent);
+    CU_add_test(s, "spike sort by (time, id) matches a reference", test_sort_matches_reference);
 }
 
 int main(int argc, char **argv) { return sb_test_main(argc, argv, register_suites, 0); }
