@@ -123,6 +123,10 @@ typedef enum {
     SB_STREAM_TEST = 0,
     SB_STREAM_ENCODE_POISSON = 1, /* entity: image index * pixels + pixel */
     SB_STREAM_ENCODE_WEIGHTS = 2, /* entity: encoder neuron */
+    SB_STREAM_ANN_INIT = 3,       /* entity: member * 256 + layer index */
+    SB_STREAM_ANN_DROPOUT = 4,    /* entity: member * 256 + layer index; position: step, sample */
+    SB_STREAM_ANN_ORDER = 5,      /* entity: member; position: epoch (data order) */
+    SB_STREAM_ANN_AUGMENT = 6,    /* entity: member * 2^32 + epoch; position: sample */
     SB_STREAM_COUNT_
 } sb_stream_purpose;
 

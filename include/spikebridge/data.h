@@ -84,6 +84,25 @@ sb_status sb_dataset_load(sb_dataset *ds, const char *dir, sb_split split,
 
 void sb_dataset_free(sb_dataset *ds);
 
+/* ------------------------------------------------------------------ views and augmentation */
+
+/* How a model sees an image: as an image (1, rows, cols), or as a time
+ * series of `rows` steps of `cols` features (rows view: step t is row t) or
+ * of `cols` steps of `rows` features (cols view: step t is column t). */
+typedef enum { SB_VIEW_IMAGE = 0, SB_VIEW_ROWS = 1, SB_VIEW_COLS = 2 } sb_view;
+
+/* n images of rows x cols bytes → floats (x/255 - mean) / std in the layout
+ * of the view (IMAGE and ROWS: row-major; COLS: transposed). */
+void sb_view_images(const uint8_t *pixels, uint64_t n, uint32_t rows, uint32_t cols,
+                    sb_view view, float mean, float std, float *out);
+
+/* One image moved by a random whole-pixel shift in [-shift, shift] along
+ * each axis and rotated by a random angle in [-degrees, degrees] about its
+ * centre (bilinear, zero outside), drawing from rng. shift = 0 and
+ * degrees = 0 copy the image and draw nothing. */
+void sb_augment_image(const uint8_t *in, uint8_t *out, uint32_t rows, uint32_t cols, int shift,
+                      float degrees, sb_rng *rng);
+
 /* ------------------------------------------------------------------ spike encoders */
 
 /* Spikes of one image (or of many, appended in order): node ids and times in
