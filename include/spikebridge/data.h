@@ -99,9 +99,22 @@ void sb_view_images(const uint8_t *pixels, uint64_t n, uint32_t rows, uint32_t c
 /* One image moved by a random whole-pixel shift in [-shift, shift] along
  * each axis and rotated by a random angle in [-degrees, degrees] about its
  * centre (bilinear, zero outside), drawing from rng. shift = 0 and
- * degrees = 0 copy the image and draw nothing. */
+ * degrees = 0 copy the image and draw nothing. Draw order: when shift > 0,
+ * dx = u32 % (2 shift + 1) - shift, then dy the same way; then, when
+ * degrees > 0, one sb_rng_uniform u for the angle (2u - 1) degrees. A
+ * non-positive shift or degrees means none of it. The image is then
+ * sb_rotate_shift_image(in, out, rows, cols, dx, dy, angle in radians). */
 void sb_augment_image(const uint8_t *in, uint8_t *out, uint32_t rows, uint32_t cols, int shift,
                       float degrees, sb_rng *rng);
+
+/* The deterministic part of sb_augment_image: rotate by `radians` about the
+ * centre ((rows-1)/2, (cols-1)/2), positive = counter-clockwise as
+ * displayed (row 0 at the top), then move by dx columns (right) and dy rows
+ * (down). One inverse mapping per output pixel, bilinear, zero outside,
+ * rounded to the nearest byte; radians = 0 moves whole pixels exactly.
+ * in and out must not overlap. */
+void sb_rotate_shift_image(const uint8_t *in, uint8_t *out, uint32_t rows, uint32_t cols, int dx,
+                           int dy, double radians);
 
 /* ------------------------------------------------------------------ spike encoders */
 

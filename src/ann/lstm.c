@@ -1,0 +1,165 @@
+/* LSTM over a sequence (1, T, F) → the last hidden state (H, 1, 1), with
+ * PyTorch's semantics and parameter layout so that weights can be compared
+ * with torch.nn.LSTM(F, H, batch_first=True):
+ *
+ *   params = W_ih [4H][F], W_hh [4H][H], b_ih [4H], b_hh [4H]
+ *   gates in the order i, f, g, o (rows k*H .. k*H+H-1 of W_ih, W_hh, b)
+ *   i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o)
+ *   c_t = f ⊙ c_{t-1} + i ⊙ g,  h_t = o ⊙ tanh(c_t),  h_{-1} = c_{-1} = 0
+ *
+ * l->save, for a batch B (laid out for the batch of the call, so B <= max_batch):
+ *   gates [B][T][4H]  activated i, f, g, o of every step
+ *   cell  [B][T][H]   c_t
+ *   hprev [B][T][H]   h_{t-1} (zero at t = 0)
+ * Keeping h_{t-1} rather than h_t lines the rows of hprev up with the rows of
+ * the gate gradients, so dW_hh is one sgemm over all B*T rows, like dW_ih.
+ *
+ * ctx->work in backward: dz [B][T][4H] (pre-activation gradients of all
+ * steps, so that dW_ih, dW_hh and din are one sgemm each), dh [B][H],
+ * dc [B][H]. */
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "spikebridge/ann.h"
+
+static sb_status lstm_setup(ann_layer *l)
+{
+    const int H = l->units, T = l->in.h, F = l->in.w;
+    if (H < 1)
+        return sb_fail(SB_EINVAL, "layer %d (lstm:%d): needs at least 1 unit", l->index, H);
+    if (l->in.c != 1)
+        return sb_fail(SB_EINVAL,
+                       "layer %d (lstm:%d): input must be a sequence (1, steps, features), got %d channels",
+                       l->index, H, l->in.c);
+    if (T < 1 || F < 1)
+        return sb_fail(SB_EINVAL, "layer %d (lstm:%d): input has %d steps of %d features; needs at least 1 of each",
+                       l->index, H, T, F);
+    if (l->max_batch < 1)
+        return sb_fail(SB_EINVAL, "layer %d (lstm:%d): max_batch %d", l->index, H, l->max_batch);
+    /* BLAS takes int dimensions and strides; the largest is B*T*4H (the
+     * whole gate matrix), so refusing it here keeps every index in range. */
+    double rows = (double)l->max_batch * T;
+    if (rows * 4.0 * H > INT_MAX || (double)F * 4.0 * H > INT_MAX || (double)H * 4.0 * H > INT_MAX)
+        return sb_fail(SB_EINVAL, "layer %d (lstm:%d): %d steps x %d features x batch %d is too large",
+                       l->index, H, T, F, l->max_batch);
+    size_t h = (size_t)H, bt = (size_t)l->max_batch * (size_t)T;
+    l->out = (ann_shape){H, 1, 1};
+    l->nparams = 4 * h * (size_t)F + 4 * h * h + 8 * h;
+    l->nstate = 0;
+    l->saved = bt * 6 * h;
+    l->work = bt * 4 * h + 2 * (size_t)l->max_batch * h;
+    return SB_OK;
+}
+
+static void lstm_init(ann_layer *l, sb_rng *rng)
+{
+    /* PyTorch draws every LSTM tensor, biases included, from U(-k, k) with
+     * k = 1/sqrt(hidden size), not 1/sqrt(fan_in). */
+    const double k = 1.0 / sqrt((double)l->units);
+    for (size_t i = 0; i < l->nparams; i++)
+        l->params[i] = (float)((2.0 * sb_rng_uniform(rng) - 1.0) * k);
+}
+
+static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* in (B, T, F), W_ih (4H, F), W_hh (4H, H) -> out (B, H) = h_{T-1}; save gates, c, h_{t-1} */
+static void lstm_forward(ann_layer *l, const float *in, float *out, int batch, const ann_ctx *ctx)
+{
+    (void)ctx;
+    const int H = l->units, T = l->in.h, F = l->in.w, G = 4 * H;
+    const size_t bt = (size_t)batch * (size_t)T;
+    const float *w_ih = l->params, *w_hh = w_ih + (size_t)G * F, *b_ih = w_hh + (size_t)G * H,
+                *b_hh = b_ih + G;
+    float *gates = l->save, *cell = gates + bt * G, *hprev = cell + bt * H;
+
+    /* Both biases first, then the input projection of every step at once
+     * (beta = 1 adds onto them). */
+    for (size_t r = 0; r < bt; r++)
+        for (int j = 0; j < G; j++)
+            gates[r * G + j] = b_ih[j] + b_hh[j];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bt, G, F, 1.0f, in, F, w_ih, F, 1.0f,
+                gates, G);
+
+    for (int t = 0; t < T; t++) {
+        float *zt = gates + (size_t)t * G; /* row b at zt + b*T*G */
+        if (t > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, G, H, 1.0f,
+                        hprev + (size_t)t * H, T * H, w_hh, H, 1.0f, zt, T * G);
+        for (int b = 0; b < batch; b++) {
+            float *z = zt + (size_t)b * T * G;
+            const size_t row = (size_t)b * T + (size_t)t;
+            const float *cp = t > 0 ? cell + (row - 1) * H : NULL;
+            float *c = cell + row * H;
+            float *h = t + 1 < T ? hprev + (row + 1) * H : out + (size_t)b * H;
+            if (t == 0)
+                memset(hprev + row * H, 0, sizeof(float) * (size_t)H);
+            for (int j = 0; j < H; j++) {
+                float i = sigmoidf_(z[j]), f = sigmoidf_(z[H + j]);
+                float g = tanhf(z[2 * H + j]), o = sigmoidf_(z[3 * H + j]);
+                z[j] = i;
+                z[H + j] = f;
+                z[2 * H + j] = g;
+                z[3 * H + j] = o;
+                c[j] = (cp ? f * cp[j] : 0.0f) + i * g;
+                h[j] = o * tanhf(c[j]);
+            }
+        }
+    }
+}
+
+/* dout (B, H) -> dW_ih (4H, F), dW_hh (4H, H), db_ih, db_hh (4H) added, din (B, T, F) */
+static void lstm_backward(ann_layer *l, const float *in, const float *out, const float *dout,
+                          float *din, int batch, const ann_ctx *ctx)
+{
+    (void)out;
+    const int H = l->units, T = l->in.h, F = l->in.w, G = 4 * H;
+    const size_t bt = (size_t)batch * (size_t)T;
+    const float *w_ih = l->params, *w_hh = w_ih + (size_t)G * F;
+    float *g_ih = l->grads, *g_hh = g_ih + (size_t)G * F, *gb_ih = g_hh + (size_t)G * H,
+          *gb_hh = gb_ih + G;
+    const float *gates = l->save, *cell = gates + bt * G, *hprev = cell + bt * H;
+    float *dz = ctx->work, *dh = dz + bt * G, *dc = dh + (size_t)batch * H;
+
+    memcpy(dh, dout, sizeof(float) * (size_t)batch * H);
+    memset(dc, 0, sizeof(float) * (size_t)batch * H);
+    for (int t = T - 1; t >= 0; t--) {
+        for (int b = 0; b < batch; b++) {
+            const size_t row = (size_t)b * T + (size_t)t;
+            const float *a = gates + row * G, *c = cell + row * H;
+            const float *cp = t > 0 ? cell + (row - 1) * H : NULL;
+            float *d = dz + row * G, *dhb = dh + (size_t)b * H, *dcb = dc + (size_t)b * H;
+            for (int j = 0; j < H; j++) {
+                float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
+                float tc = tanhf(c[j]);
+                float dct = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
+                d[j] = dct * g * i * (1.0f - i);
+                d[H + j] = cp ? dct * cp[j] * f * (1.0f - f) : 0.0f;
+                d[2 * H + j] = dct * i * (1.0f - g * g);
+                d[3 * H + j] = dhb[j] * tc * o * (1.0f - o);
+                dcb[j] = dct * f;
+            }
+        }
+        /* dh_{t-1} = dz_t W_hh; nothing flows out of h_{-1} = 0. */
+        if (t > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, H, G, 1.0f,
+                        dz + (size_t)t * G, T * G, w_hh, H, 0.0f, dh, H);
+    }
+
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, F, (int)bt, 1.0f, dz, G, in, F, 1.0f,
+                g_ih, F);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, (int)bt, 1.0f, dz, G, hprev, H, 1.0f,
+                g_hh, H);
+    /* Rows in a fixed order: the same gradients on every run and rank. */
+    for (size_t r = 0; r < bt; r++)
+        for (int j = 0; j < G; j++) {
+            gb_ih[j] += dz[r * G + j];
+            gb_hh[j] += dz[r * G + j];
+        }
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bt, F, G, 1.0f, dz, G, w_ih, F,
+                    0.0f, din, F);
+}
+
+const ann_layer_ops ann_lstm_ops = {"lstm", lstm_setup, lstm_init, lstm_forward, lstm_backward};
