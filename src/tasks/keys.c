@@ -5,7 +5,7 @@
 
 #define ANY 0, 0
 const sb_key_spec sb_job_keys[] = {
-    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode", "",
+    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train", "",
      "what the job does"},
     {"job", "seed", SB_KEY_INT, "1", 0, 4294967295.0, NULL, "",
      "job seed: every random stream is keyed by (seed, purpose, entity)"},
@@ -45,5 +45,31 @@ const sb_key_spec sb_job_keys[] = {
      "integrate: see w_min"},
     {"encode", "weights_file", SB_KEY_STRING, "", ANY, NULL, "",
      "integrate: HDF5 file whose /encoders/integrate/weights (K x pixels) replaces the random weights"},
+
+    {"model", "arch", SB_KEY_STRING, "cnn-vgg-s", ANY, NULL, "",
+     "cnn-vgg-s, lstm-rows, lstm-cols, or a layer list (convKxK:N[:P], maxpoolK, dense:N, lstm:H, dropout:P, bn, relu)"},
+    {"model", "view", SB_KEY_CHOICE, "auto", ANY, "auto|image|rows|cols", "",
+     "how the model reads an image: as an image, or as a time series of rows or columns (auto: from the arch)"},
+
+    {"train", "epochs", SB_KEY_INT, "15", 1, 100000, NULL, "", "passes over the training set"},
+    {"train", "batch", SB_KEY_INT, "128", 1, 65536, NULL, "images", "mini-batch size"},
+    {"train", "optimizer", SB_KEY_CHOICE, "sgd", ANY, "sgd|adam", "", "optimiser"},
+    {"train", "lr", SB_KEY_REAL, "0.05", 1e-9, 100, NULL, "", "learning rate (the peak for onecycle)"},
+    {"train", "momentum", SB_KEY_REAL, "0.9", 0, 0.999999, NULL, "", "SGD momentum (onecycle cycles it from 0.85)"},
+    {"train", "nesterov", SB_KEY_BOOL, "true", ANY, NULL, "", "SGD: Nesterov momentum"},
+    {"train", "weight_decay", SB_KEY_REAL, "5e-4", 0, 1, NULL, "", "L2 penalty added to the gradient"},
+    {"train", "schedule", SB_KEY_CHOICE, "onecycle", ANY, "constant|onecycle|cosine", "",
+     "learning-rate schedule over all steps"},
+    {"train", "beta1", SB_KEY_REAL, "0.9", 0, 0.999999, NULL, "", "Adam: first-moment decay"},
+    {"train", "beta2", SB_KEY_REAL, "0.999", 0, 0.9999999, NULL, "", "Adam: second-moment decay"},
+    {"train", "eps", SB_KEY_REAL, "1e-8", 1e-12, 1, NULL, "", "Adam: denominator guard"},
+    {"train", "augment", SB_KEY_LIST, "shift:2", ANY, NULL, "",
+     "none, or shift:N (pixels) and/or rotate:D (degrees), comma-separated"},
+    {"train", "mean", SB_KEY_REAL, "0.1307", -10, 10, NULL, "", "input normalisation: (x/255 - mean) / std"},
+    {"train", "std", SB_KEY_REAL, "0.3081", 1e-6, 10, NULL, "", "see mean"},
+    {"train", "checkpoint", SB_KEY_BOOL, "true", ANY, NULL, "",
+     "checkpoint every epoch under <output>.ckpt/ and resume from it"},
+    {"train", "epochs_per_run", SB_KEY_INT, "0", 0, 100000, NULL, "",
+     "stop after this many epochs in one run (to fit a time limit; run again to continue); 0 = all"},
 };
 const size_t sb_job_nkeys = sizeof sb_job_keys / sizeof sb_job_keys[0];
