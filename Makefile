@@ -51,7 +51,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 DEPFILES  := $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)
 
-.PHONY: all deps data run check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode
+.PHONY: all deps data run check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann
 .DELETE_ON_ERROR:
 
 all: bin/spikebridge
@@ -145,7 +145,14 @@ figures: | runs
 	 [ $$found = 1 ] || { echo "figures: no result files in runs/ (make run first)" >&2; exit 1; }
 
 # Benchmarks report; they never fail on speed.
-bench: bench-encode
+bench: bench-encode bench-ann
+
+build/bench/%: tests/bench/%.c build/libspikebridge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(PKGFLAGS) -o $@ $< build/libspikebridge.a $(LDFLAGS) $(LDLIBS)
+
+bench-ann: build/bench/ann_bench
+	@sh tests/bench/ann.sh
 
 bench-encode: all data
 	@sh tests/bench/encode.sh

@@ -324,11 +324,16 @@ static sb_status write_output(const sb_job *job, const char *path, const train_s
 }
 
 /* Ranks without work wait here without spinning a core that rank 0's
- * threads could use (blocking MPI collectives busy-poll). */
-static void idle_wait(MPI_Comm comm)
+ * threads could use (blocking MPI collectives busy-poll). Every rank calls
+ * it: a non-blocking barrier matches only non-blocking barriers. */
+static void idle_wait(MPI_Comm comm, int busy)
 {
     MPI_Request req;
     MPI_Ibarrier(comm, &req);
+    if (busy) {
+        MPI_Wait(&req, MPI_STATUS_IGNORE);
+        return;
+    }
     int done = 0;
     while (!done) {
         MPI_Test(&req, &done, MPI_STATUS_IGNORE);
@@ -401,11 +406,11 @@ sb_status sb_task_train_run(const sb_job *job)
     int complete = 0;
     if (par->rank == 0) {
         st = train_member(job, &s, &t, ckpt, &test, &probs, &accuracy, &complete);
-        MPI_Barrier(par->comm);
+        idle_wait(par->comm, 1);
     } else {
         /* Shapes only: the collective write creates the same datasets here. */
         st = ann_model_build(&t.model, s.arch, ann_input_shape(s.tc.view, s.rows, s.cols), 1);
-        idle_wait(par->comm);
+        idle_wait(par->comm, 0);
     }
     st = par_agree(st, par->comm);
     MPI_Bcast(&complete, 1, MPI_INT, 0, par->comm);
