@@ -9,8 +9,8 @@
 
 CC        := mpicc
 PKGS      := hdf5-openmpi openblas zlib inih
-CFLAGS    ?= -O2 -g
-BASEFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fopenmp -Iinclude -Ibuild
+CFLAGS    ?= -O3 -g
+BASEFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fopenmp -fno-trapping-math -Iinclude -Ibuild
 PKGFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS   += -fopenmp
 LDLIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm

@@ -22,6 +22,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "spikebridge/ann.h"
 
 static sb_status lstm_setup(ann_layer *l)
@@ -62,7 +63,6 @@ static void lstm_init(ann_layer *l, sb_rng *rng)
         l->params[i] = (float)((2.0 * sb_rng_uniform(rng) - 1.0) * k);
 }
 
-static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* in (B, T, F), W_ih (4H, F), W_hh (4H, H) -> out (B, H) = h_{T-1}; save gates, c, h_{t-1} */
 static void lstm_forward(ann_layer *l, const float *in, float *out, int batch, const ann_ctx *ctx)
@@ -87,23 +87,27 @@ static void lstm_forward(ann_layer *l, const float *in, float *out, int batch, c
         if (t > 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, G, H, 1.0f,
                         hprev + (size_t)t * H, T * H, w_hh, H, 1.0f, zt, T * G);
+#pragma omp parallel for schedule(static) if (batch * H >= 4096)
         for (int b = 0; b < batch; b++) {
             float *z = zt + (size_t)b * T * G;
             const size_t row = (size_t)b * T + (size_t)t;
-            const float *cp = t > 0 ? cell + (row - 1) * H : NULL;
             float *c = cell + row * H;
             float *h = t + 1 < T ? hprev + (row + 1) * H : out + (size_t)b * H;
             if (t == 0)
                 memset(hprev + row * H, 0, sizeof(float) * (size_t)H);
+            /* c_{-1} = 0: the saved h_{-1} row is zeros and stands in for it,
+             * so the loop below has no branch and vectorises. */
+            const float *cp = t > 0 ? cell + (row - 1) * H : hprev + row * H;
+#pragma omp simd
             for (int j = 0; j < H; j++) {
-                float i = sigmoidf_(z[j]), f = sigmoidf_(z[H + j]);
-                float g = tanhf(z[2 * H + j]), o = sigmoidf_(z[3 * H + j]);
+                float i = sb_sigmoidf(z[j]), f = sb_sigmoidf(z[H + j]);
+                float g = sb_tanhf(z[2 * H + j]), o = sb_sigmoidf(z[3 * H + j]);
                 z[j] = i;
                 z[H + j] = f;
                 z[2 * H + j] = g;
                 z[3 * H + j] = o;
-                c[j] = (cp ? f * cp[j] : 0.0f) + i * g;
-                h[j] = o * tanhf(c[j]);
+                c[j] = f * cp[j] + i * g;
+                h[j] = o * sb_tanhf(c[j]);
             }
         }
     }
@@ -125,17 +129,19 @@ static void lstm_backward(ann_layer *l, const float *in, const float *out, const
     memcpy(dh, dout, sizeof(float) * (size_t)batch * H);
     memset(dc, 0, sizeof(float) * (size_t)batch * H);
     for (int t = T - 1; t >= 0; t--) {
+#pragma omp parallel for schedule(static) if (batch * H >= 4096)
         for (int b = 0; b < batch; b++) {
             const size_t row = (size_t)b * T + (size_t)t;
             const float *a = gates + row * G, *c = cell + row * H;
-            const float *cp = t > 0 ? cell + (row - 1) * H : NULL;
+            const float *cp = t > 0 ? cell + (row - 1) * H : hprev + row * H; /* zeros at t = 0 */
             float *d = dz + row * G, *dhb = dh + (size_t)b * H, *dcb = dc + (size_t)b * H;
+#pragma omp simd
             for (int j = 0; j < H; j++) {
                 float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
-                float tc = tanhf(c[j]);
+                float tc = sb_tanhf(c[j]);
                 float dct = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
                 d[j] = dct * g * i * (1.0f - i);
-                d[H + j] = cp ? dct * cp[j] * f * (1.0f - f) : 0.0f;
+                d[H + j] = dct * cp[j] * f * (1.0f - f);
                 d[2 * H + j] = dct * i * (1.0f - g * g);
                 d[3 * H + j] = dhb[j] * tc * o * (1.0f - o);
                 dcb[j] = dct * f;

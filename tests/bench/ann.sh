@@ -9,7 +9,7 @@ echo "bench ann: commit $(git describe --always --dirty 2>/dev/null || echo unkn
 torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && torch=1
 [ $torch = 1 ] || echo "bench ann: python3-torch is not installed: SpikeBridge numbers only"
-printf '%-10s %-7s %-6s %12s %9s %12s %8s\n' model mode threads "SB images/s" "SB GFLOP/s" "torch img/s" "SB/torch"
+printf '%-10s %-7s %-6s %12s %9s %8s %12s %8s %9s %9s\n' model mode threads "SB images/s" "SB GFLOP/s" "% peak" "torch img/s" "SB/torch" "SB MiB" "torch MiB"
 for model in cnn-vgg-s lstm-rows; do
     for th in 1 2; do
         sb=$(OMP_NUM_THREADS=$th build/bench/ann_bench "$model" "$BATCH" "$SECONDS_EACH")
@@ -20,7 +20,12 @@ for model in cnn-vgg-s lstm-rows; do
             g=$(echo "$sb" | awk -v m=$mode '$1 == m {print $3}')
             t=$(echo "$tt" | awk -v m=$mode '$1 == m {print $2}')
             r=$( [ -n "$t" ] && awk -v a="$s" -v b="$t" 'BEGIN {printf "%.2f", a / b}' || echo "-")
-            printf '%-10s %-7s %-6s %12s %9s %12s %8s\n' "$model" "$mode" "$th" "$s" "$g" "${t:--}" "$r"
+            peak=$(echo "$sb" | awk '$1 == "peak" {print $2}')
+            pct=$(awk -v a="$g" -v b="$peak" 'BEGIN {printf "%.0f", 100 * a / b}')
+            rs=$(echo "$sb" | awk '$1 == "rss" {printf "%.0f", $2 / 1024}')
+            rt=$(echo "$tt" | awk '$1 == "rss" {printf "%.0f", $2 / 1024}')
+            printf '%-10s %-7s %-6s %12s %9s %8s %12s %8s %9s %9s\n' "$model" "$mode" "$th" "$s" "$g" "$pct" "${t:--}" "$r" "$rs" "${rt:--}"
         done
     done
 done
+echo "% peak: SpikeBridge GFLOP/s over OpenBLAS sgemm 1024^3 on the same threads; MiB: peak RSS of each process"

@@ -3,11 +3,15 @@
  *
  *   ann_bench ARCH|NAME BATCH SECONDS
  *
- * prints "train IMAGES/S GFLOPS" and "infer IMAGES/S GFLOPS" lines. FLOPs
- * are 2 per multiply-add; a training step counts 3 passes (forward, data
- * gradient, weight gradient). */
+ * prints "train IMAGES/S GFLOPS" and "infer IMAGES/S GFLOPS" lines, the
+ * machine's practical peak "peak GFLOPS" (OpenBLAS sgemm 1024^3 on the same
+ * threads) and the process's peak resident memory "rss KIB". FLOPs are 2 per
+ * multiply-add; a training step counts 3 passes (forward, data gradient,
+ * weight gradient). */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "spikebridge/ann.h"
 
@@ -61,6 +65,27 @@ int main(int argc, char **argv)
         double flops = images * macs * 2 * (mode == 0 ? 3 : 1);
         printf("%s %.1f %.2f\n", mode == 0 ? "train" : "infer", images / el, flops / el / 1e9);
     }
+    enum { N = 1024 };
+    float *a = calloc((size_t)N * N, sizeof *a), *b = calloc((size_t)N * N, sizeof *b),
+          *c = calloc((size_t)N * N, sizeof *c);
+    for (size_t i = 0; i < (size_t)N * N; i++)
+        a[i] = b[i] = (float)(i % 7) * 0.1f;
+    long reps = 0;
+    double t0 = 0;
+    for (;; reps++) {
+        if (reps == 1)
+            t0 = sb_now();
+        if (reps > 1 && sb_now() - t0 > 1.0)
+            break;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
+    }
+    printf("peak %.2f\n", (double)(reps - 1) * 2.0 * N * N * N / (sb_now() - t0) / 1e9);
+    free(a);
+    free(b);
+    free(c);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("rss %ld\n", ru.ru_maxrss);
     ann_optim_free(&o);
     ann_model_free(&m);
     free(x);

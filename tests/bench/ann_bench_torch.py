@@ -2,6 +2,7 @@
 """The same measurement as ann_bench.c in PyTorch (Debian python3-torch):
 ann_bench_torch.py NAME BATCH SECONDS THREADS. Same models (DESIGN.md),
 same batch, random inputs, SGD Nesterov with weight decay."""
+import resource
 import sys
 import time
 
@@ -56,6 +57,7 @@ def main():
                 iters += 1
         el = time.perf_counter() - t0
         print(f"{mode} {(iters - 2) * batch / el:.1f}")
+    print(f"rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
 
 
 if __name__ == "__main__":
