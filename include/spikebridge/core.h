@@ -59,6 +59,7 @@ typedef enum {
 /* Tells the logger which rank this process is: only rank 0 prints info. */
 void sb_log_init(int rank, sb_log_level level);
 int sb_log_rank(void);
+sb_log_level sb_log_get_level(void);
 
 /* Rank 0 only, to stdout, newline appended. */
 void sb_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

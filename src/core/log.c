@@ -15,6 +15,8 @@ void sb_log_init(int rank, sb_log_level level)
 
 int sb_log_rank(void) { return log_rank; }
 
+sb_log_level sb_log_get_level(void) { return log_level; }
+
 void sb_info(const char *fmt, ...)
 {
     if (log_rank != 0 || log_level < SB_LOG_INFO)

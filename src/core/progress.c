@@ -20,7 +20,7 @@ void sb_progress_begin(sb_progress *p, const char *label, const char *unit,
     p->start = sb_now();
     p->last_print = p->start;
     p->last_frac = 0;
-    p->active = sb_log_rank() == 0;
+    p->active = sb_log_rank() == 0 && sb_log_get_level() >= SB_LOG_INFO;
     p->tty = p->active && isatty(fileno(stderr));
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/ann/fastmath.h"
 #include "harness.h"
 #include "spikebridge/ann.h"
 
@@ -202,6 +203,29 @@ static void test_stop_and_continue_equals_uninterrupted(void)
     sb_dataset_free(&test);
 }
 
+/* The LSTM's own exp, sigmoid and tanh against libm in double. */
+static void test_fast_math_accuracy(void)
+{
+    double worst_exp = 0, worst_sig = 0, worst_tanh = 0;
+    for (int k = -870000; k <= 880000; k += 7) {
+        float x = (float)k * 1e-4f;
+        double e = exp((double)x), rel = fabs(sb_expf(x) - e) / e;
+        worst_exp = rel > worst_exp ? rel : worst_exp;
+        double sg = fabs(sb_sigmoidf(x) - 1 / (1 + exp(-(double)x)));
+        worst_sig = sg > worst_sig ? sg : worst_sig;
+        double th = fabs(sb_tanhf(x) - tanh((double)x));
+        worst_tanh = th > worst_tanh ? th : worst_tanh;
+    }
+    printf("\n    worst: exp relative %.2e, sigmoid absolute %.2e, tanh absolute %.2e ", worst_exp,
+           worst_sig, worst_tanh);
+    CU_ASSERT(worst_exp < 2e-7);
+    CU_ASSERT(worst_sig < 2e-7);
+    CU_ASSERT(worst_tanh < 3e-7);
+    CU_ASSERT(sb_sigmoidf(-200.0f) >= 0 && sb_sigmoidf(-200.0f) < 1e-37f); /* clamped, no inf or NaN */
+    CU_ASSERT(sb_sigmoidf(200.0f) == 1.0f);
+    CU_ASSERT(sb_tanhf(100.0f) == 1.0f && sb_tanhf(-100.0f) == -1.0f);
+}
+
 static void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("ann models", NULL, NULL);
@@ -212,6 +236,7 @@ static void register_suites(void)
     CU_add_test(s, "SGD with Nesterov momentum and weight decay", test_sgd_nesterov_step);
     CU_add_test(s, "Adam's first step", test_adam_step);
     CU_add_test(s, "one-cycle and cosine schedules", test_onecycle_schedule);
+    CU_add_test(s, "vectorised exp, sigmoid, tanh", test_fast_math_accuracy);
     s = CU_add_suite("ann training", NULL, NULL);
     CU_add_test(s, "a small CNN learns 2000 images; same seed, same weights", test_small_model_learns_and_repeats);
     CU_add_test(s, "epoch by epoch equals uninterrupted", test_stop_and_continue_equals_uninterrupted);
