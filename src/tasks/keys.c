@@ -5,7 +5,7 @@
 
 #define ANY 0, 0
 const sb_key_spec sb_job_keys[] = {
-    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train", "",
+    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train|ensemble", "",
      "what the job does"},
     {"job", "seed", SB_KEY_INT, "1", 0, 4294967295.0, NULL, "",
      "job seed: every random stream is keyed by (seed, purpose, entity)"},
@@ -71,5 +71,8 @@ const sb_key_spec sb_job_keys[] = {
      "checkpoint every epoch under <output>.ckpt/ and resume from it"},
     {"train", "epochs_per_run", SB_KEY_INT, "0", 0, 100000, NULL, "",
      "stop after this many epochs in one run (to fit a time limit; run again to continue); 0 = all"},
+
+    {"ensemble", "members", SB_KEY_LIST, "5", ANY, NULL, "",
+     "N (N of model.arch), NAME or NAME*N with NAME cnn-vgg-s, lstm-rows, lstm-cols or model"},
 };
 const size_t sb_job_nkeys = sizeof sb_job_keys / sizeof sb_job_keys[0];

@@ -7,12 +7,16 @@ sb_status sb_task_encode_check(const sb_job *job);
 sb_status sb_task_encode_run(const sb_job *job);
 sb_status sb_task_train_check(const sb_job *job);
 sb_status sb_task_train_run(const sb_job *job);
+sb_status sb_task_ensemble_check(const sb_job *job);
+sb_status sb_task_ensemble_run(const sb_job *job);
 
 static const sb_task tasks[] = {
     {"encode", "encode images as spike trains (poisson, latency, integrate) into a SONATA file",
      sb_task_encode_check, sb_task_encode_run},
     {"train", "train one CNN or LSTM on MNIST; weights, metrics and test probabilities to HDF5",
      sb_task_train_check, sb_task_train_run},
+    {"ensemble", "train M models, member m on rank m mod P; mean-probability and vote ensembles",
+     sb_task_ensemble_check, sb_task_ensemble_run},
 };
 
 const sb_task *sb_task_find(const char *name)
