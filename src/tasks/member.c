@@ -240,6 +240,8 @@ sb_status sb_write_model(hid_t file, const char *where, const ann_model *m, cons
     static const char *views[] = {"image", "rows", "cols"};
     st = h5_attr_str(g, "arch", m->arch);
     if (!st)
+        st = h5_attr_str(g, "name", s->arch_name);
+    if (!st)
         st = h5_attr_str(g, "view", views[s->tc.view]);
     uint32_t shape[3] = {(uint32_t)m->in.c, (uint32_t)m->in.h, (uint32_t)m->in.w};
     if (!st)
