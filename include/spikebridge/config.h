@@ -10,6 +10,16 @@
  * A section name ending in ".*" in the table (e.g. "population.*") declares a
  * family: any section "population.NAME" accepts those keys, and each such
  * section gets its own values and defaults.
+ *
+ * A key named "*" declares an open section: [sweep] with the key "*"
+ * accepts any key name of letters, digits, '_', '.' and '-' ("train.lr",
+ * "model-size"), each parsed and checked as that declaration says (type,
+ * range, choices), and holds only the keys the job gives (the default of
+ * "*" is never used). "*" must be the only key of its section, whose name
+ * has no '.', no other section's name may begin with that name and a '.',
+ * and a family cannot be open; a table that breaks this fails every load
+ * with an "internal:" error. Read the keys a job gave with
+ * sb_cfg_open_keys, their values with the getters below.
  */
 #ifndef SPIKEBRIDGE_CONFIG_H
 #define SPIKEBRIDGE_CONFIG_H
@@ -27,7 +37,7 @@ typedef enum {
 
 typedef struct {
     const char *section; /* "encode", or a family "population.*" */
-    const char *name;    /* "max_rate" */
+    const char *name;    /* "max_rate", or "*" for any key (an open section) */
     sb_key_type type;
     const char *def;     /* default, as it would be written; NULL = required */
     double min, max;     /* inclusive range of INT and REAL keys */
@@ -39,7 +49,10 @@ typedef struct {
 typedef struct sb_config sb_config;
 
 /* Parses the job file at `path`, applies the overrides (each
- * "section.key=value"; the key is what follows the last '.'), fills
+ * "section.key=value"; the key is what follows the last '.', except where
+ * the text before the first '.' names an open section: then that is the
+ * section and the key is all that follows, so "sweep.train.lr=0.1,0.2" sets
+ * key "train.lr" of [sweep], adding it if the file did not give it), fills
  * defaults, checks every value and that every required key is set.
  * Errors look like "jobs/x.ini:12: [encode] unknown key 'max_rat' (did you
  * mean 'max_rate'?)" or "command line: encode.max_rate=-5: below the
@@ -54,8 +67,9 @@ sb_status sb_config_parse(sb_config **cfg, const sb_key_spec *specs, size_t nspe
 
 void sb_config_free(sb_config *cfg);
 
-/* Typed getters. Asking for a key the table does not declare, or with the
- * wrong type, is a programming error (assert). INT keys may be read as real. */
+/* Typed getters. Asking for a key the table does not declare (in an open
+ * section: one the job did not give), or with the wrong type, is a
+ * programming error (assert). INT keys may be read as real. */
 long long sb_cfg_int(const sb_config *cfg, const char *section, const char *key);
 double sb_cfg_real(const sb_config *cfg, const char *section, const char *key);
 int sb_cfg_bool(const sb_config *cfg, const char *section, const char *key);
@@ -77,15 +91,23 @@ const char *sb_cfg_where(const sb_config *cfg, const char *section, const char *
  * the config. */
 int sb_cfg_sections(const sb_config *cfg, const char *family, const char *const **names);
 
+/* Names of the keys the job (file or overrides) gave in open section
+ * `section` ("sweep" → "train.lr", ...), in order of first appearance.
+ * Returns the count; *names points into the config (do not free). Asking
+ * about a section that is not open is a programming error (assert). */
+int sb_cfg_open_keys(const sb_config *cfg, const char *section, const char *const **names);
+
 /* Provenance: the job path, the job text as read, the overrides joined by
- * '\n', and every effective value as "section.key = value\n" lines. */
+ * '\n', and every effective value as "section.key = value\n" lines (an
+ * open section's keys in order of first appearance). */
 const char *sb_cfg_path(const sb_config *cfg);
 const char *sb_cfg_job_text(const sb_config *cfg);
 const char *sb_cfg_overrides_text(const sb_config *cfg);
 const char *sb_cfg_effective_text(const sb_config *cfg);
 
 /* Lists every key: section, name, type, default, range or choices, unit and
- * help. markdown = 1 prints a Markdown table (for the README). */
+ * help; an open section's key as "sweep.*". markdown = 1 prints a Markdown
+ * table (for the README). */
 void sb_config_print_keys(FILE *out, const sb_key_spec *specs, size_t nspecs, int markdown);
 
 #endif

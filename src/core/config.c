@@ -53,6 +53,33 @@ void cfg_buf_printf(cfg_strbuf *b, const char *fmt, ...)
 
 /* ------------------------------------------------------------ the table */
 
+/* Template t declares the open key: it must be all that t declares, and
+ * every override must be able to tell its section from its key. */
+static sb_status check_open(sb_config *cfg, size_t t)
+{
+    cfg_template *tp = &cfg->tmpl[t];
+    size_t len = strlen(tp->name);
+    if (tp->family)
+        return sb_fail(SB_ECONFIG, "internal: the family %s cannot have the open key '*'",
+                       tp->name);
+    if (tp->nkeys > 1)
+        return sb_fail(SB_ECONFIG, "internal: %s.* must be the only key of [%s]", tp->name,
+                       tp->name);
+    /* An override names an open section by the text before its first '.'. */
+    if (strchr(tp->name, '.'))
+        return sb_fail(SB_ECONFIG,
+                       "internal: the open section [%s] needs a name without '.' (an override "
+                       "names it by the text before its first '.')",
+                       tp->name);
+    for (size_t u = 0; u < cfg->ntmpl; u++)
+        if (strncmp(cfg->tmpl[u].name, tp->name, len) == 0 && cfg->tmpl[u].name[len] == '.')
+            return sb_fail(SB_ECONFIG,
+                           "internal: [%s] is open, so overrides could not reach [%s]", tp->name,
+                           cfg->tmpl[u].name);
+    tp->open = 1;
+    return SB_OK;
+}
+
 static sb_status build_templates(sb_config *cfg)
 {
     const sb_key_spec *sp = cfg->specs;
@@ -89,6 +116,9 @@ static sb_status build_templates(sb_config *cfg)
             st = sb_fail(SB_ECONFIG, "internal: %s.%s is a choice without choices", sp[i].section,
                          sp[i].name);
     }
+    for (size_t i = 0; i < cfg->nspecs && st == SB_OK; i++)
+        if (strcmp(sp[i].name, CFG_OPEN_KEY) == 0)
+            st = check_open(cfg, owner[i]);
     for (size_t t = 0; t < cfg->ntmpl && st == SB_OK; t++) {
         cfg_template *tp = &cfg->tmpl[t];
         tp->keys = SB_MALLOC(tp->nkeys, sizeof *tp->keys);
@@ -179,9 +209,12 @@ static sb_status add_section(sb_config *cfg, size_t t, const char *name, size_t 
         tp->capinst = cap;
     }
     cfg_section *s = &cfg->sec[cfg->nsec];
+    memset(s, 0, sizeof *s);
     s->tmpl = t;
     s->name = SB_MALLOC(len + 1, 1);
-    s->vals = SB_CALLOC(tp->nkeys ? tp->nkeys : 1, sizeof *s->vals);
+    /* An open section's keys come with the job (add_open_key). */
+    s->nvals = tp->open ? 0 : tp->nkeys;
+    s->vals = SB_CALLOC(s->nvals ? s->nvals : 1, sizeof *s->vals);
     if (!s->name || !s->vals) {
         free(s->name);
         free(s->vals);
@@ -243,8 +276,33 @@ sb_status cfg_resolve_section(sb_config *cfg, const char *name, size_t len, size
     return SB_ECONFIG;
 }
 
-void cfg_unknown_key(const sb_config *cfg, size_t s, const char *key, size_t len, char *why,
-                     size_t wl)
+/* ------------------------------------------------------------ keys */
+
+const sb_key_spec *cfg_key_spec(const sb_config *cfg, size_t s, size_t k)
+{
+    const cfg_template *tp = &cfg->tmpl[cfg->sec[s].tmpl];
+    return &cfg->specs[tp->keys[tp->open ? 0 : k]];
+}
+
+const char *cfg_key_name(const sb_config *cfg, size_t s, size_t k)
+{
+    const cfg_section *sec = &cfg->sec[s];
+    return cfg->tmpl[sec->tmpl].open ? sec->open_names[k] : cfg_key_spec(cfg, s, k)->name;
+}
+
+size_t cfg_section_key(const sb_config *cfg, size_t s, const char *key, size_t len)
+{
+    const cfg_section *sec = &cfg->sec[s];
+    if (!cfg->tmpl[sec->tmpl].open)
+        return cfg_find_key(cfg, sec->tmpl, key, len);
+    for (size_t k = 0; k < sec->nvals; k++)
+        if (strlen(sec->open_names[k]) == len && memcmp(sec->open_names[k], key, len) == 0)
+            return k;
+    return CFG_NONE;
+}
+
+static void unknown_key(const sb_config *cfg, size_t s, const char *key, size_t len, char *why,
+                        size_t wl)
 {
     const cfg_template *tp = &cfg->tmpl[cfg->sec[s].tmpl];
     cfg_suggest sg;
@@ -258,6 +316,67 @@ void cfg_unknown_key(const sb_config *cfg, size_t s, const char *key, size_t len
              cfg_suggest_tail(&sg, tail, sizeof tail));
 }
 
+/* Appends key (len bytes) to open section s, unset. */
+static sb_status add_open_key(sb_config *cfg, size_t s, const char *key, size_t len)
+{
+    cfg_section *sec = &cfg->sec[s];
+    if (sec->nvals == sec->capvals) {
+        size_t cap = sec->capvals ? sec->capvals * 2 : 8;
+        cfg_value *vals = realloc(sec->vals, cap * sizeof *vals);
+        if (vals)
+            sec->vals = vals;
+        char **names = vals ? realloc(sec->open_names, cap * sizeof *names) : NULL;
+        if (!names)
+            return sb_fail(SB_ENOMEM, "out of memory adding key '%.*s' to [%s]", (int)len, key,
+                           sec->name);
+        sec->open_names = names;
+        sec->capvals = cap;
+    }
+    char *name = SB_MALLOC(len + 1, 1);
+    if (!name)
+        return SB_ENOMEM;
+    memcpy(name, key, len);
+    name[len] = '\0';
+    memset(&sec->vals[sec->nvals], 0, sizeof sec->vals[sec->nvals]);
+    sec->open_names[sec->nvals++] = name;
+    return SB_OK;
+}
+
+sb_status cfg_key_to_set(sb_config *cfg, size_t s, const char *key, size_t len, size_t *k,
+                         char *why, size_t wl)
+{
+    *k = cfg_section_key(cfg, s, key, len);
+    if (*k != CFG_NONE)
+        return SB_OK;
+    const cfg_section *sec = &cfg->sec[s];
+    if (!cfg->tmpl[sec->tmpl].open) {
+        unknown_key(cfg, s, key, len, why, wl);
+        return SB_ECONFIG;
+    }
+    /* The names a key of the table could have, plus '.' and '-' so that a
+     * key can name another section's key ("train.lr") or be a word
+     * ("model-size"); nothing that an INI line or a shell would mangle. */
+    int ok = len > 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)key[i]) && !memchr("_.-", key[i], 3))
+            ok = 0;
+    if (!ok) {
+        snprintf(why, wl,
+                 "[%s] bad key name '%.*s': a key of [%s] needs a name of letters, digits, "
+                 "'_', '.' and '-'",
+                 sec->name, (int)len, key, sec->name);
+        return SB_ECONFIG;
+    }
+    /* sb_cfg_open_keys counts in an int. */
+    if (sec->nvals >= INT32_MAX) {
+        snprintf(why, wl, "[%s] too many keys", sec->name);
+        return SB_ECONFIG;
+    }
+    sb_status st = add_open_key(cfg, s, key, len);
+    *k = sec->nvals - 1;
+    return st;
+}
+
 void cfg_set_value(sb_config *cfg, size_t s, size_t k, const cfg_value *nv, cfg_origin origin)
 {
     cfg_value *v = &cfg->sec[s].vals[k];
@@ -268,6 +387,22 @@ void cfg_set_value(sb_config *cfg, size_t s, size_t k, const cfg_value *nv, cfg_
 
 /* ------------------------------------------------------------ overrides */
 
+/* Is name (len bytes, trimmed here) the name of an open section? */
+static int is_open_section(const sb_config *cfg, const char *name, size_t len)
+{
+    while (len && is_space(*name)) {
+        name++;
+        len--;
+    }
+    while (len && is_space(name[len - 1]))
+        len--;
+    for (size_t t = 0; t < cfg->ntmpl; t++)
+        if (cfg->tmpl[t].open && strlen(cfg->tmpl[t].name) == len &&
+            memcmp(cfg->tmpl[t].name, name, len) == 0)
+            return 1;
+    return 0;
+}
+
 static sb_status apply_override(sb_config *cfg, const char *o)
 {
     const char *eq = strchr(o, '=');
@@ -275,6 +410,12 @@ static sb_status apply_override(sb_config *cfg, const char *o)
     for (const char *p = o; eq && p < eq; p++)
         if (*p == '.')
             dot = p;
+    /* The key is what follows the last '.', since family instances put
+     * one in the section's name; but a key of an open section may have
+     * '.'s of its own ("sweep.train.lr"), and an open section has none. */
+    const char *first = eq ? memchr(o, '.', (size_t)(eq - o)) : NULL;
+    if (first && is_open_section(cfg, o, (size_t)(first - o)))
+        dot = first;
     const char *sec = o, *sec_end = dot, *key = dot ? dot + 1 : NULL, *key_end = eq;
     while (dot && sec < sec_end && is_space(*sec))
         sec++;
@@ -296,14 +437,14 @@ static sb_status apply_override(sb_config *cfg, const char *o)
         return sb_fail(st, "command line: %s: %s", o, why);
     if (st != SB_OK)
         return st;
-    size_t k = cfg_find_key(cfg, cfg->sec[s].tmpl, key, (size_t)(key_end - key));
-    if (k == CFG_NONE) {
-        cfg_unknown_key(cfg, s, key, (size_t)(key_end - key), why, sizeof why);
-        return sb_fail(SB_ECONFIG, "command line: %s: %s", o, why);
-    }
+    size_t k;
+    st = cfg_key_to_set(cfg, s, key, (size_t)(key_end - key), &k, why, sizeof why);
+    if (st == SB_ECONFIG)
+        return sb_fail(st, "command line: %s: %s", o, why);
+    if (st != SB_OK)
+        return st;
     cfg_value nv;
-    const sb_key_spec *spec = &cfg->specs[cfg->tmpl[cfg->sec[s].tmpl].keys[k]];
-    st = cfg_parse_value(spec, eq + 1, strlen(eq + 1), &nv, why, sizeof why);
+    st = cfg_parse_value(cfg_key_spec(cfg, s, k), eq + 1, strlen(eq + 1), &nv, why, sizeof why);
     if (st == SB_ECONFIG)
         return sb_fail(st, "command line: %s: %s", o, why);
     if (st != SB_OK)
@@ -320,16 +461,18 @@ static sb_status finish(sb_config *cfg)
     cfg_strbuf eff = {0};
     sb_status st = SB_OK;
     for (size_t t = 0; t < cfg->ntmpl && st == SB_OK; t++) {
-        const cfg_template *tp = &cfg->tmpl[t];
         for (size_t s = 0; s < cfg->nsec && st == SB_OK; s++) {
             if (cfg->sec[s].tmpl != t)
                 continue;
-            for (size_t k = 0; k < tp->nkeys && st == SB_OK; k++) {
-                const sb_key_spec *spec = &cfg->specs[tp->keys[k]];
+            /* An open section's keys were all given, so none is missing
+             * or takes a default. */
+            for (size_t k = 0; k < cfg->sec[s].nvals && st == SB_OK; k++) {
+                const sb_key_spec *spec = cfg_key_spec(cfg, s, k);
+                const char *name = cfg_key_name(cfg, s, k);
                 cfg_value *v = &cfg->sec[s].vals[k];
                 if (v->origin == CFG_UNSET && !spec->def) {
                     st = cfg_fail_at(cfg->path, 0, "[%s] required key '%s' is not set",
-                                     cfg->sec[s].name, spec->name);
+                                     cfg->sec[s].name, name);
                     break;
                 }
                 if (v->origin == CFG_UNSET) {
@@ -340,7 +483,7 @@ static sb_status finish(sb_config *cfg)
                         break;
                     cfg_set_value(cfg, s, k, &nv, CFG_DEFAULT);
                 }
-                cfg_buf_printf(&eff, "%s.%s = %s\n", cfg->sec[s].name, spec->name, v->text);
+                cfg_buf_printf(&eff, "%s.%s = %s\n", cfg->sec[s].name, name, v->text);
             }
         }
     }
@@ -410,8 +553,12 @@ void sb_config_free(sb_config *cfg)
     if (!cfg)
         return;
     for (size_t s = 0; s < cfg->nsec; s++) {
-        for (size_t k = 0; k < cfg->tmpl[cfg->sec[s].tmpl].nkeys; k++)
+        for (size_t k = 0; k < cfg->sec[s].nvals; k++) {
             cfg_value_clear(&cfg->sec[s].vals[k]);
+            if (cfg->sec[s].open_names)
+                free(cfg->sec[s].open_names[k]);
+        }
+        free(cfg->sec[s].open_names);
         free(cfg->sec[s].vals);
         free(cfg->sec[s].name);
     }

@@ -174,11 +174,12 @@ static sb_status walk_key(parse_state *ps, size_t s, size_t *r, size_t *c)
     const char *key = ps->call[*c].name;
     const char *sname = cfg->sec[s].name;
     char why[1024];
-    size_t k = cfg_find_key(cfg, cfg->sec[s].tmpl, key, strlen(key));
-    if (k == CFG_NONE) {
-        cfg_unknown_key(cfg, s, key, strlen(key), why, sizeof why);
+    size_t k;
+    sb_status st = cfg_key_to_set(cfg, s, key, strlen(key), &k, why, sizeof why);
+    if (st == SB_ECONFIG)
         return cfg_fail_at(ps->path, rec->line, "%s", why);
-    }
+    if (st != SB_OK)
+        return st;
     if (cfg->sec[s].vals[k].origin == CFG_FILE)
         return cfg_fail_at(ps->path, rec->line, "[%s] key '%s' is set twice (first on line %d)",
                            sname, key, cfg->sec[s].vals[k].line);
@@ -206,8 +207,7 @@ static sb_status walk_key(parse_state *ps, size_t s, size_t *r, size_t *c)
         return SB_ENOMEM;
     }
     cfg_value nv;
-    const sb_key_spec *spec = &cfg->specs[cfg->tmpl[cfg->sec[s].tmpl].keys[k]];
-    sb_status st = cfg_parse_value(spec, val.buf, val.len, &nv, why, sizeof why);
+    st = cfg_parse_value(cfg_key_spec(cfg, s, k), val.buf, val.len, &nv, why, sizeof why);
     if (st == SB_ECONFIG)
         st = cfg_fail_at(ps->path, rec->line, "[%s] %s = %s: %s", sname, key, val.buf, why);
     free(val.buf);

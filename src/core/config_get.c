@@ -8,20 +8,26 @@
 static const cfg_value no_value;
 
 /* The value of section.key and its declaration; a family instance the job
- * never wrote reads the family's defaults. Keys the table does not declare
- * are a programming error. */
+ * never wrote reads the family's defaults. Keys the table does not declare,
+ * and in an open section keys the job did not give, are a programming
+ * error. */
 static const cfg_value *find_value(const sb_config *cfg, const char *section, const char *key,
                                    sb_key_type *type)
 {
     size_t len = strlen(section);
     size_t s = cfg_find_section(cfg, section, len);
-    size_t t = s != CFG_NONE ? cfg->sec[s].tmpl : CFG_NONE;
-    if (s == CFG_NONE) {
-        int bad_instance;
-        t = cfg_template_of(cfg, section, len, &bad_instance);
-        if (bad_instance)
-            t = CFG_NONE;
+    if (s != CFG_NONE) {
+        size_t k = cfg_section_key(cfg, s, key, strlen(key));
+        assert(k != CFG_NONE && "key not declared in the key table (nor given in an open section)");
+        if (k == CFG_NONE)
+            return NULL;
+        *type = cfg_key_spec(cfg, s, k)->type;
+        return &cfg->sec[s].vals[k];
     }
+    int bad_instance;
+    size_t t = cfg_template_of(cfg, section, len, &bad_instance);
+    if (bad_instance)
+        t = CFG_NONE;
     assert(t != CFG_NONE && "section not declared in the key table");
     if (t == CFG_NONE)
         return NULL;
@@ -30,7 +36,7 @@ static const cfg_value *find_value(const sb_config *cfg, const char *section, co
     if (k == CFG_NONE)
         return NULL;
     *type = cfg->specs[cfg->tmpl[t].keys[k]].type;
-    return s != CFG_NONE ? &cfg->sec[s].vals[k] : &cfg->tmpl[t].defaults[k];
+    return &cfg->tmpl[t].defaults[k];
 }
 
 /* The value, if the key has type a or b. */
@@ -113,6 +119,21 @@ int sb_cfg_sections(const sb_config *cfg, const char *family, const char *const 
     assert(!"family not declared in the key table");
     *names = none;
     return 0;
+}
+
+int sb_cfg_open_keys(const sb_config *cfg, const char *section, const char *const **names)
+{
+    static const char *const none[1] = {NULL};
+    /* An open section is never a family, so it exists from the start. */
+    size_t s = cfg_find_section(cfg, section, strlen(section));
+    int open = s != CFG_NONE && cfg->tmpl[cfg->sec[s].tmpl].open;
+    assert(open && "not an open section of the key table");
+    if (!open || cfg->sec[s].nvals == 0) {
+        *names = none;
+        return 0;
+    }
+    *names = (const char *const *)cfg->sec[s].open_names;
+    return (int)cfg->sec[s].nvals;
 }
 
 const char *sb_cfg_path(const sb_config *cfg) { return cfg->path; }

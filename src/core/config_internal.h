@@ -26,9 +26,14 @@ typedef struct {
 
 #define CFG_NONE ((size_t)-1)
 
+/* The key name that makes a section open: it stands for any key the job
+ * gives there, each read with this one declaration. */
+#define CFG_OPEN_KEY "*"
+
 typedef struct {
     const char *name;     /* as in the table: "encode" or "population.*" */
     int family;
+    int open;             /* its only key is CFG_OPEN_KEY; never a family */
     size_t stem_len;      /* family: strlen("population") */
     size_t *keys;         /* indexes into the table, in table order */
     size_t nkeys;
@@ -40,7 +45,12 @@ typedef struct {
 typedef struct {
     char *name;
     size_t tmpl;
-    cfg_value *vals;      /* one per key of the template */
+    cfg_value *vals;      /* one per key: the template's, or an open section's own */
+    size_t nvals;
+    /* Open section: the names of the keys the job gave, in order of first
+     * appearance, matching vals; capvals is the room in both. */
+    char **open_names;
+    size_t capvals;
 } cfg_section;
 
 struct sb_config {
@@ -58,6 +68,12 @@ size_t cfg_find_section(const sb_config *cfg, const char *name, size_t len);
  * when it names a family with an impossible instance name. */
 size_t cfg_template_of(const sb_config *cfg, const char *name, size_t len, int *bad_instance);
 size_t cfg_find_key(const sb_config *cfg, size_t t, const char *key, size_t len);
+
+/* Key k of section s (an index into its vals): its declaration and its name. */
+const sb_key_spec *cfg_key_spec(const sb_config *cfg, size_t s, size_t k);
+const char *cfg_key_name(const sb_config *cfg, size_t s, size_t k);
+/* The index of key (len bytes) in section s's vals, or CFG_NONE. */
+size_t cfg_section_key(const sb_config *cfg, size_t s, const char *key, size_t len);
 
 /* Records "name:LINE: ..." (or, with line 0, "name: ...") as SB_ECONFIG. */
 sb_status cfg_fail_at(const char *name, int line, const char *fmt, ...)
@@ -78,9 +94,13 @@ void cfg_buf_printf(cfg_strbuf *b, const char *fmt, ...) __attribute__((format(p
 sb_status cfg_resolve_section(sb_config *cfg, const char *name, size_t len, size_t *out,
                               char *why, size_t wl);
 
-/* "[encode] unknown key 'max_rat' (did you mean 'max_rate'?)" into why. */
-void cfg_unknown_key(const sb_config *cfg, size_t s, const char *key, size_t len, char *why,
-                     size_t wl);
+/* Sets *k to the index of key (len bytes) in section s, for a value about
+ * to be set: a declared key, or in an open section one given before or a new
+ * one, added unset (the caller sets it, or the load fails and frees it). On
+ * SB_ECONFIG, `why` says what is wrong, without a location: "[encode]
+ * unknown key 'max_rat' (did you mean 'max_rate'?)" or a bad open key name. */
+sb_status cfg_key_to_set(sb_config *cfg, size_t s, const char *key, size_t len, size_t *k,
+                         char *why, size_t wl);
 
 /* Replaces the value of key k of section s by *nv (which it takes over). */
 void cfg_set_value(sb_config *cfg, size_t s, size_t k, const cfg_value *nv, cfg_origin origin);

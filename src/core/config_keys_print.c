@@ -7,17 +7,22 @@
 
 enum { COLS = 5, CELL = 512 };
 
+static int is_open(const sb_key_spec *k) { return strcmp(k->name, CFG_OPEN_KEY) == 0; }
+
 /* The cells of one key: key, type, default, allowed values, description. */
 static void cells(const sb_key_spec *k, char c[COLS][CELL])
 {
     size_t len = strlen(k->section);
     int family = len > 2 && strcmp(k->section + len - 2, ".*") == 0;
+    /* An open section's key comes out as "sweep.*". */
     if (family)
         snprintf(c[0], CELL, "%.*s.NAME.%s", (int)(len - 2), k->section, k->name);
     else
         snprintf(c[0], CELL, "%s.%s", k->section, k->name);
     snprintf(c[1], CELL, "%s", cfg_type_name(k->type));
-    snprintf(c[2], CELL, "%s", !k->def ? "(required)" : k->def[0] ? k->def : "\"\"");
+    /* An open section holds only the keys a job gives: nothing defaults. */
+    const char *def = !k->def ? "(required)" : k->def[0] ? k->def : "\"\"";
+    snprintf(c[2], CELL, "%s", is_open(k) ? "(none)" : def);
     const char *unit = k->unit ? k->unit : "";
     char lo[32], hi[32];
     switch (k->type) {
@@ -65,7 +70,7 @@ void sb_config_print_keys(FILE *out, const sb_key_spec *specs, size_t nspecs, in
             cells(&specs[i], c);
             fputc('|', out);
             for (int j = 0; j < COLS; j++)
-                md_cell(out, c[j], j == 0 || (j == 2 && specs[i].def));
+                md_cell(out, c[j], j == 0 || (j == 2 && specs[i].def && !is_open(&specs[i])));
             fputc('\n', out);
         }
         return;

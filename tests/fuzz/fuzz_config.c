@@ -21,6 +21,8 @@ static const char *const seeds[] = {
     "model = izhikevich\n",
     "[job]\r\ntask = encode\r\n[encode]\r\ntags = a,\r\n  b, c\r\nsplit = train\r\n",
     "\xEF\xBB\xBF[encode]\nencoders = integrate\n[job]\ntask = encode\nseed: 7\n",
+    "[job]\ntask = train\n[sweep]\ntrain.lr = 0.01, 0.05\nmodel-size = 64,\n  128\n"
+    "[encode]\ndt = 1\n[sweep]\nencode.max_rate: 10,20 ; Hz\n",
 };
 
 static const char *const words[] = {
@@ -73,6 +75,11 @@ static const char *const words[] = {
     "=\n",
     "[]",
     "[population.]",
+    "sweep",
+    "[sweep]",
+    "train.lr",
+    "-",
+    "a b",
 };
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -157,10 +164,18 @@ static void make_override(char *out, size_t cap)
 {
     static const char *const secs[] = {
         "job",        "data",           "encode", "population.q", "population.exc", "encod",
-        "population", "population.a-b", "",       "job.x"};
+        "population", "population.a-b", "",       "job.x",          "sweep",          "sweep.x",
+        " sweep "};
+    static const char *const open_keys[] = {"train.lr", "x", "a-b.c_d", "encode.dt", ".", "a b"};
     static const char *const vals[] = {"1",     "-5", "encode", "train", "x",   "poisson,latency",
                                        "1e999", "",   " 7 ",    "a\nb",  "yes", "izhikevich"};
     size_t k = below(nkeys);
+    int open = strcmp(keys[k].name, "*") == 0;
+    if (below(3) && open) { /* any key of the open section; "a b" fails */
+        snprintf(out, cap, "sweep.%s=%s", open_keys[below(sizeof open_keys / sizeof open_keys[0])],
+                 below(2) ? "1, 2" : "x");
+        return;
+    }
     if (below(3)) { /* one that should work: the key's own section and default */
         int family = strcmp(keys[k].section, "population.*") == 0;
         const char *v = keys[k].def ? keys[k].def : keys[k].choices ? keys[k].choices : "x";
@@ -169,7 +184,9 @@ static void make_override(char *out, size_t cap)
         return;
     }
     const char *sec = secs[below(sizeof secs / sizeof secs[0])];
-    const char *key = below(4) ? keys[k].name : "max_rat";
+    const char *key = below(4) ? (open ? open_keys[below(sizeof open_keys / sizeof open_keys[0])]
+                                       : keys[k].name)
+                               : "max_rat";
     const char *val = vals[below(sizeof vals / sizeof vals[0])];
     switch (below(6)) {
     case 0: snprintf(out, cap, "%s", key); break;
@@ -197,19 +214,43 @@ static void report(const char *why, const char *text, int nov, char *const *ov)
         fprintf(stderr, "  override: '%s'\n", ov[i]);
 }
 
+/* A name an open section may hold: letters, digits, '_', '.' and '-'. */
+static int good_open_name(const char *name)
+{
+    if (!name[0])
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '.' || *p == '-'))
+            return 0;
+    return 1;
+}
+
 /* Reads every key of an accepted job through the getters of its type. */
 static void read_all(const sb_config *cfg, const char *text, int nov, char *const *ov)
 {
-    const char *const *fam;
+    const char *const *fam, *const *open;
     int ninst = sb_cfg_sections(cfg, "population", &fam);
+    int nopen = sb_cfg_open_keys(cfg, "sweep", &open);
+    for (int j = 0; j < nopen; j++) {
+        if (!good_open_name(open[j]))
+            report("bad name in an open section", text, nov, ov);
+        for (int m = 0; m < j; m++)
+            if (strcmp(open[m], open[j]) == 0)
+                report("open key listed twice", text, nov, ov);
+        /* Nothing defaults in an open section. */
+        if (!sb_cfg_is_set(cfg, "sweep", open[j]))
+            report("open key not set", text, nov, ov);
+    }
     size_t want_lines = 0;
     for (size_t i = 0; i < nkeys; i++) {
         int family = strcmp(keys[i].section, "population.*") == 0;
-        int n = family ? ninst : 1;
+        int is_open = strcmp(keys[i].name, "*") == 0;
+        int n = family ? ninst : is_open ? nopen : 1;
         want_lines += (size_t)n;
         for (int j = 0; j < n; j++) {
             const char *sec = family ? fam[j] : keys[i].section;
-            const char *k = keys[i].name;
+            const char *k = is_open ? open[j] : keys[i].name;
             const char *const *items;
             switch (keys[i].type) {
             case SB_KEY_INT:

@@ -1,5 +1,5 @@
 /* The key table that the job-file suite and the job-file fuzzer share: every
- * key type, ranges, a required key and a section family. */
+ * key type, ranges, a required key, a section family and an open section. */
 #ifndef SB_CONFIG_TEST_KEYS_H
 #define SB_CONFIG_TEST_KEYS_H
 
@@ -23,6 +23,7 @@ static const sb_key_spec keys[] = {
     {"population.*", "tau_m", SB_KEY_REAL, "10", 0.1, 1000, NULL, "ms", "membrane time constant"},
     {"population.*", "model", SB_KEY_CHOICE, "lif", ANY, "lif|izhikevich", "", "neuron model"},
     {"population.*", "label", SB_KEY_STRING, NULL, ANY, NULL, "", "name in plots"},
+    {"sweep", "*", SB_KEY_LIST, "", ANY, NULL, "", "keys to sweep: section.key = v1, v2, ..."},
 };
 static const size_t nkeys = sizeof keys / sizeof keys[0];
 

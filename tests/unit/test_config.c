@@ -440,6 +440,161 @@ static void test_provenance(void)
     sb_config_free(cfg);
 }
 
+static void test_open_section(void)
+{
+    /* Keys come in the order of their first line, across blocks of [sweep]. */
+    sb_config *cfg = parse_ok("[job]\ntask = train\n[sweep]\ntrain.lr = 0.01, 0.05\n"
+                              "model-size = 64,\n  128\n[encode]\ndt = 1\n[sweep]\nX_1 = a\n",
+                              0, NULL);
+    if (!cfg)
+        return;
+    const char *const *names = NULL;
+    CU_ASSERT_EQUAL_FATAL(sb_cfg_open_keys(cfg, "sweep", &names), 3);
+    CU_ASSERT_STRING_EQUAL(names[0], "train.lr");
+    CU_ASSERT_STRING_EQUAL(names[1], "model-size");
+    CU_ASSERT_STRING_EQUAL(names[2], "X_1");
+    const char *const *items;
+    CU_ASSERT_EQUAL_FATAL(sb_cfg_list(cfg, "sweep", "train.lr", &items), 2);
+    CU_ASSERT_STRING_EQUAL(items[0], "0.01");
+    CU_ASSERT_STRING_EQUAL(items[1], "0.05");
+    CU_ASSERT_EQUAL_FATAL(sb_cfg_list(cfg, "sweep", "model-size", &items), 2);
+    CU_ASSERT_STRING_EQUAL(items[1], "128");
+    CU_ASSERT_EQUAL(sb_cfg_list(cfg, "sweep", "X_1", &items), 1);
+    CU_ASSERT_STRING_EQUAL(sb_cfg_where(cfg, "sweep", "train.lr"), "job.ini:4");
+    CU_ASSERT_STRING_EQUAL(sb_cfg_where(cfg, "sweep", "model-size"), "job.ini:5");
+    CU_ASSERT_STRING_EQUAL(sb_cfg_where(cfg, "sweep", "X_1"), "job.ini:10");
+    CU_ASSERT_EQUAL(sb_cfg_is_set(cfg, "sweep", "X_1"), 1);
+    CU_ASSERT_DOUBLE_EQUAL(sb_cfg_real(cfg, "encode", "dt"), 1, 0);
+    sb_config_free(cfg);
+    /* No [sweep], or one without keys: nothing, and nothing required. */
+    static const char *const empty[] = {"[job]\ntask = train\n", "[job]\ntask = train\n[sweep]\n"};
+    for (size_t i = 0; i < 2; i++) {
+        cfg = parse_ok(empty[i], 0, NULL);
+        names = NULL;
+        if (cfg)
+            CU_ASSERT_EQUAL(sb_cfg_open_keys(cfg, "sweep", &names), 0);
+        CU_ASSERT_PTR_NOT_NULL(names);
+        sb_config_free(cfg);
+    }
+}
+
+static void test_open_section_errors(void)
+{
+    EXPECT_ERR("[job]\ntask = train\n[sweep]\na.b = 1\nc = 2\na.b = 3\n",
+               "job.ini:6: [sweep] key 'a.b' is set twice (first on line 4)");
+    EXPECT_ERR("[sweep]\na = 1\n[job]\ntask = train\n[sweep]\na = 2\n",
+               "job.ini:6: [sweep] key 'a' is set twice (first on line 2)");
+    EXPECT_ERR("[job]\ntask = train\n[sweep]\nok = 1\nlr = 0.1,,0.2\n",
+               "job.ini:5: [sweep] lr = 0.1,,0.2: item 2 of the list is empty");
+    EXPECT_ERR("[job]\ntask = train\n[sweep]\nlr = 0.1,\n",
+               "job.ini:4: [sweep] lr = 0.1,: item 2 of the list is empty");
+    EXPECT_ERR("[sweep]\na b = 1\n", "job.ini:2: [sweep] bad key name 'a b': a key of [sweep] "
+                                     "needs a name of letters, digits, '_', '.' and '-'");
+    EXPECT_ERR("[sweep]\nlr/2 = 1\n", "job.ini:2: [sweep] bad key name 'lr/2': a key of [sweep] "
+                                      "needs a name of letters, digits, '_', '.' and '-'");
+    EXPECT_ERR("[sweep]\n= 1\n", "job.ini:2: [sweep] bad key name '': a key of [sweep] needs a "
+                                 "name of letters, digits, '_', '.' and '-'");
+    /* [sweep] is no family. */
+    EXPECT_ERR("[job]\ntask = train\n[sweep.a]\n", "job.ini:3: unknown section [sweep.a] (did you "
+                                                   "mean [sweep]?)");
+}
+
+/* Does s end with tail? Prints s when not, for the report. */
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    int ok = n >= m && strcmp(s + n - m, tail) == 0;
+    if (!ok)
+        fprintf(stderr, "\ngot '%s'\n", s);
+    return ok;
+}
+
+static void test_open_section_overrides(void)
+{
+    /* Replacing keeps a key's place; adding appends; spaces around the
+     * section and the key go, as for any override. */
+    char *ov[] = {"sweep.train.lr=0.1,0.2", "sweep.new-key = x , y ", " sweep . b = 9",
+                  "sweep.a=5", "population.exc.label=E", "sweep.train.lr=0.3"};
+    sb_config *cfg = parse_ok("[job]\ntask = train\n[sweep]\na = 1, 2\nb = 3\n", 6, ov);
+    if (!cfg)
+        return;
+    const char *const *names;
+    CU_ASSERT_EQUAL_FATAL(sb_cfg_open_keys(cfg, "sweep", &names), 4);
+    CU_ASSERT_STRING_EQUAL(names[0], "a");
+    CU_ASSERT_STRING_EQUAL(names[1], "b");
+    CU_ASSERT_STRING_EQUAL(names[2], "train.lr");
+    CU_ASSERT_STRING_EQUAL(names[3], "new-key");
+    const char *const *items;
+    CU_ASSERT_EQUAL_FATAL(sb_cfg_list(cfg, "sweep", "a", &items), 1);
+    CU_ASSERT_STRING_EQUAL(items[0], "5");
+    CU_ASSERT_EQUAL_FATAL(sb_cfg_list(cfg, "sweep", "train.lr", &items), 1);
+    CU_ASSERT_STRING_EQUAL(items[0], "0.3");
+    CU_ASSERT_EQUAL_FATAL(sb_cfg_list(cfg, "sweep", "new-key", &items), 2);
+    CU_ASSERT_STRING_EQUAL(items[0], "x");
+    CU_ASSERT_STRING_EQUAL(items[1], "y");
+    CU_ASSERT_STRING_EQUAL(sb_cfg_where(cfg, "sweep", "a"), "command line");
+    CU_ASSERT_STRING_EQUAL(sb_cfg_where(cfg, "sweep", "new-key"), "command line");
+    CU_ASSERT_EQUAL(sb_cfg_is_set(cfg, "sweep", "b"), 1);
+    /* A family instance still takes the key after the last '.'. */
+    CU_ASSERT_STRING_EQUAL(sb_cfg_str(cfg, "population.exc", "label"), "E");
+    CU_ASSERT(ends_with(sb_cfg_effective_text(cfg), "population.exc.label = E\n"
+                                                    "sweep.a = 5\n"
+                                                    "sweep.b = 9\n"
+                                                    "sweep.train.lr = 0.3\n"
+                                                    "sweep.new-key = x , y\n"));
+    sb_config_free(cfg);
+    /* Overrides alone make an open key; the file's keys come first. */
+    char *ov2[] = {"sweep.train.lr=0.01, 0.05"};
+    cfg = parse_ok("[job]\ntask = train\n[sweep]\nencode.dt = 1\n", 1, ov2);
+    if (cfg) {
+        CU_ASSERT_EQUAL(sb_cfg_open_keys(cfg, "sweep", &names), 2);
+        CU_ASSERT(ends_with(sb_cfg_effective_text(cfg),
+                            "encode.tags = \nsweep.encode.dt = 1\nsweep.train.lr = 0.01, 0.05\n"));
+    }
+    sb_config_free(cfg);
+    const char *job = "[job]\ntask = encode\n";
+    EXPECT_OVR_ERR(job, "sweep.lr=0.1,,0.2",
+                   "command line: sweep.lr=0.1,,0.2: item 2 of the list is empty");
+    EXPECT_OVR_ERR(job, "sweep.a b=1",
+                   "command line: sweep.a b=1: [sweep] bad key name 'a b': a key of [sweep] needs "
+                   "a name of letters, digits, '_', '.' and '-'");
+    EXPECT_OVR_ERR(job, "sweep.=1", "command line: 'sweep.=1': expected section.key=value");
+    EXPECT_OVR_ERR(job, "sweep=1", "command line: 'sweep=1': expected section.key=value");
+    /* The first-dot rule is for open sections only: elsewhere the key is
+     * what follows the last '.'. */
+    EXPECT_OVR_ERR(job, "encode.x.dt=1",
+                   "command line: encode.x.dt=1: unknown section [encode.x] (did you mean "
+                   "[encode]?)");
+    EXPECT_OVR_ERR(job, "sweeps.a.b=1", "command line: sweeps.a.b=1: unknown section [sweeps.a]");
+}
+
+/* The spec of "*" applies to every key of its section: type, range, choices. */
+static void test_open_section_types(void)
+{
+    static const sb_key_spec grid[] = {
+        {"job", "seed", SB_KEY_INT, "1", 0, 10, NULL, "", ""},
+        {"grid", "*", SB_KEY_INT, NULL, 0, 10, NULL, "", "any count"},
+        {"mode", "*", SB_KEY_CHOICE, "a", ANY, "a|b", "", "any choice"},
+    };
+    sb_config *cfg = NULL;
+    char *ov[] = {"grid.z=7", "mode.m.n=b"};
+    CU_ASSERT_EQUAL_FATAL(
+        sb_config_parse(&cfg, grid, 3, "t.ini", "[grid]\nn = 3\n[mode]\nk = a\n", 2, ov), SB_OK);
+    CU_ASSERT_EQUAL(sb_cfg_int(cfg, "grid", "n"), 3);
+    CU_ASSERT_DOUBLE_EQUAL(sb_cfg_real(cfg, "grid", "z"), 7, 0);
+    CU_ASSERT_STRING_EQUAL(sb_cfg_str(cfg, "mode", "k"), "a");
+    CU_ASSERT_STRING_EQUAL(sb_cfg_str(cfg, "mode", "m.n"), "b");
+    CU_ASSERT_STRING_EQUAL(sb_cfg_effective_text(cfg),
+                           "job.seed = 1\ngrid.n = 3\ngrid.z = 7\nmode.k = a\nmode.m.n = b\n");
+    sb_config_free(cfg);
+    CU_ASSERT_EQUAL(sb_config_parse(&cfg, grid, 3, "t.ini", "[grid]\nn = 11\n", 0, NULL),
+                    SB_ECONFIG);
+    CU_ASSERT_STRING_EQUAL(sb_last_error(), "t.ini:2: [grid] n = 11: above the maximum 10");
+    CU_ASSERT_EQUAL(sb_config_parse(&cfg, grid, 3, "t.ini", "[mode]\nk = c\n", 0, NULL),
+                    SB_ECONFIG);
+    CU_ASSERT_STRING_EQUAL(sb_last_error(), "t.ini:2: [mode] k = c: not one of a|b");
+}
+
 static void test_load(void)
 {
     const char *path = sb_test_path("load.ini");
@@ -486,6 +641,42 @@ static void test_bad_table(void)
     };
     CU_ASSERT_EQUAL(sb_config_parse(&cfg, twice, 2, "t.ini", "", 0, NULL), SB_ECONFIG);
     CU_ASSERT_STRING_EQUAL(sb_last_error(), "internal: job.seed is declared twice");
+    /* An open section declares "*" and nothing else, in either order. */
+    static const sb_key_spec open_and_key[][2] = {
+        {{"sweep", "*", SB_KEY_LIST, "", 0, 0, NULL, "", ""},
+         {"sweep", "lr", SB_KEY_REAL, "1", 0, 10, NULL, "", ""}},
+        {{"sweep", "lr", SB_KEY_REAL, "1", 0, 10, NULL, "", ""},
+         {"sweep", "*", SB_KEY_LIST, "", 0, 0, NULL, "", ""}},
+    };
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(sb_config_parse(&cfg, open_and_key[i], 2, "t.ini", "", 0, NULL),
+                        SB_ECONFIG);
+        CU_ASSERT_PTR_NULL(cfg);
+        CU_ASSERT_STRING_EQUAL(sb_last_error(),
+                               "internal: sweep.* must be the only key of [sweep]");
+    }
+    static const sb_key_spec open_family[] = {
+        {"job", "seed", SB_KEY_INT, "1", 0, 10, NULL, "", ""},
+        {"population.*", "*", SB_KEY_LIST, "", 0, 0, NULL, "", ""},
+    };
+    CU_ASSERT_EQUAL(sb_config_parse(&cfg, open_family, 2, "t.ini", "", 0, NULL), SB_ECONFIG);
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_STRING_EQUAL(sb_last_error(),
+                           "internal: the family population.* cannot have the open key '*'");
+    /* An override finds an open section by the text before its first '.'. */
+    static const sb_key_spec open_dotted[] = {
+        {"sweep.x", "*", SB_KEY_LIST, "", 0, 0, NULL, "", ""}};
+    CU_ASSERT_EQUAL(sb_config_parse(&cfg, open_dotted, 1, "t.ini", "", 0, NULL), SB_ECONFIG);
+    CU_ASSERT_STRING_EQUAL(sb_last_error(),
+                           "internal: the open section [sweep.x] needs a name without '.' (an "
+                           "override names it by the text before its first '.')");
+    static const sb_key_spec open_shadows[] = {
+        {"sweep.*", "size", SB_KEY_INT, "1", 0, 10, NULL, "", ""},
+        {"sweep", "*", SB_KEY_LIST, "", 0, 0, NULL, "", ""},
+    };
+    CU_ASSERT_EQUAL(sb_config_parse(&cfg, open_shadows, 2, "t.ini", "", 0, NULL), SB_ECONFIG);
+    CU_ASSERT_STRING_EQUAL(sb_last_error(),
+                           "internal: [sweep] is open, so overrides could not reach [sweep.*]");
 }
 
 static void test_print_keys(void)
@@ -513,8 +704,11 @@ static void test_print_keys(void)
                 strstr(buf, "| `encode.max_rate` | real | `63.75` | 0 .. 1e+06 Hz |"));
             CU_ASSERT_PTR_NOT_NULL(strstr(buf, "poisson\\|latency\\|integrate"));
             CU_ASSERT_PTR_NOT_NULL(strstr(buf, "| `job.task` | choice | (required) |"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(buf, "| `sweep.*` | list | (none) |  | keys to sweep: "
+                                               "section.key = v1, v2, ... |\n"));
         } else {
             CU_ASSERT_PTR_NOT_NULL(strstr(buf, "0 .. 4294967295"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\nsweep.*  "));
             /* Columns line up: the type column starts at the same place on every line. */
             const char *line = buf;
             const char *col = strstr(buf, "type");
@@ -551,6 +745,11 @@ static void register_suites(void)
     CU_add_test(s, "override errors", test_override_errors);
     CU_add_test(s, "family sections", test_families);
     CU_add_test(s, "provenance strings", test_provenance);
+    CU_add_test(s, "open section: keys in order, where, empty", test_open_section);
+    CU_add_test(s, "open section: twice, bad list, bad name, no family", test_open_section_errors);
+    CU_add_test(s, "open section: overrides, first-dot rule, effective text",
+                test_open_section_overrides);
+    CU_add_test(s, "open section: the spec's type, range and choices", test_open_section_types);
     CU_add_test(s, "load from a file", test_load);
     CU_add_test(s, "bad key table", test_bad_table);
     CU_add_test(s, "print_keys: text and Markdown", test_print_keys);
