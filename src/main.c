@@ -20,6 +20,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: spikebridge run JOB.ini [section.key=value ...]   run a job\n"
             "       spikebridge validate JOB.ini [section.key=value ...]  check a job, run nothing\n"
+            "       spikebridge run SWEEP.ini --sweep-index I [...]    one point of a sweep (SLURM arrays)\n"
+            "       spikebridge sweep-size SWEEP.ini [...]            how many points a sweep has\n"
+            "       spikebridge collect OUT.h5 RUN.h5...              merge runs into one table (+ OUT.csv)\n"
             "       spikebridge info FILE.h5                          what a result file holds\n"
             "       spikebridge help-keys [--markdown]                every job key, with defaults\n"
             "       spikebridge version\n"
@@ -51,18 +54,75 @@ static void job_name(const char *path, char *name, size_t len)
         *dot = '\0';
 }
 
-static sb_status run_job(const par_ctx *par, int execute, int argc, char **argv,
-                         char *command_line)
+/* Pulls "--sweep-index I" out of the arguments; -1 when absent. */
+static long take_sweep_index(int *argc, char **argv, sb_status *st)
 {
-    sb_config *cfg = NULL;
-    sb_status st = sb_config_load(&cfg, sb_job_keys, sb_job_nkeys, argv[0], argc - 1, argv + 1);
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--sweep-index") != 0)
+            continue;
+        char *end = NULL;
+        long v = i + 1 < *argc ? strtol(argv[i + 1], &end, 10) : -1;
+        if (!end || end == argv[i + 1] || *end || v < 0) {
+            *st = sb_fail(SB_EINVAL, "--sweep-index needs a point number (0, 1, ...)");
+            return -1;
+        }
+        for (int j = i; j + 2 <= *argc; j++)
+            argv[j] = argv[j + 2];
+        *argc -= 2;
+        return v;
+    }
+    return -1;
+}
+
+enum { VERB_RUN, VERB_VALIDATE, VERB_SWEEP_SIZE };
+
+static sb_status run_job(const par_ctx *par, int verb, int argc, char **argv, char *command_line)
+{
+    sb_status st = SB_OK;
+    long index = take_sweep_index(&argc, argv, &st);
     if (st)
         return st;
+    sb_config *cfg = NULL;
+    st = sb_config_load(&cfg, sb_job_keys, sb_job_nkeys, argv[0], argc - 1, argv + 1);
+    if (st)
+        return st;
+    char name[256];
+    job_name(argv[0], name, sizeof name);
+    sb_job job = {cfg, par, name, command_line, argc - 1, argv + 1};
+    const char *task_name = sb_cfg_str(cfg, "job", "task");
+    if ((index >= 0 || verb == VERB_SWEEP_SIZE) && strcmp(task_name, "sweep") != 0) {
+        st = sb_fail(SB_ECONFIG, "%s: %s is for sweeps, and job.task is %s",
+                     sb_cfg_where(cfg, "job", "task"), index >= 0 ? "--sweep-index" : "sweep-size",
+                     task_name);
+    } else if (verb == VERB_SWEEP_SIZE) {
+        uint64_t points = 0;
+        st = sb_sweep_size(cfg, &points);
+        if (!st && par->rank == 0)
+            printf("%llu\n", (unsigned long long)points);
+    } else if (index >= 0) {
+        /* One point of a sweep: the same job with the point's overrides. */
+        char out[4096], **ov = NULL;
+        int n = 0;
+        st = sb_sweep_point(cfg, sb_job_output(&job, out, sizeof out), (uint64_t)index, &ov, &n);
+        sb_config *pc = NULL;
+        if (!st)
+            st = sb_job_reload(&job, ov, n, &pc);
+        sb_sweep_point_free(ov, n);
+        if (!st) {
+            sb_config_free(cfg);
+            cfg = pc;
+            job.cfg = cfg;
+            task_name = sb_cfg_str(cfg, "job", "task");
+        }
+    }
+    if (st || verb == VERB_SWEEP_SIZE) {
+        sb_config_free(cfg);
+        return st;
+    }
     const char *level = sb_cfg_str(cfg, "job", "log");
     sb_log_init(par->rank, strcmp(level, "quiet") == 0   ? SB_LOG_QUIET
                            : strcmp(level, "debug") == 0 ? SB_LOG_DEBUG
                                                          : SB_LOG_INFO);
-    const char *task_name = sb_cfg_str(cfg, "job", "task");
     const sb_task *task = sb_task_find(task_name);
     if (!task) {
         st = sb_fail(SB_ECONFIG, "%s: task '%s' is not available in this version",
@@ -70,11 +130,8 @@ static sb_status run_job(const par_ctx *par, int execute, int argc, char **argv,
         sb_config_free(cfg);
         return st;
     }
-    char name[256];
-    job_name(argv[0], name, sizeof name);
-    sb_job job = {cfg, par, name, command_line};
     st = task->check(&job);
-    if (!st && execute)
+    if (!st && verb == VERB_RUN)
         st = task->run(&job);
     else if (!st)
         sb_info("%s: valid %s job", argv[0], task_name);
@@ -104,8 +161,9 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     int execute = strcmp(verb, "run") == 0;
-    int info = strcmp(verb, "info") == 0;
-    if (!execute && !info && strcmp(verb, "validate") != 0) {
+    int info = strcmp(verb, "info") == 0, collect = strcmp(verb, "collect") == 0;
+    int size_only = strcmp(verb, "sweep-size") == 0;
+    if (!execute && !info && !collect && !size_only && strcmp(verb, "validate") != 0) {
         fprintf(stderr, "spikebridge: unknown command '%s'\n", verb);
         usage(stderr);
         return EXIT_USAGE;
@@ -128,8 +186,11 @@ int main(int argc, char **argv)
         st = SB_ENOMEM;
     else if (info)
         st = par.rank == 0 ? h5_print_info(stdout, argv[2]) : SB_OK;
+    else if (collect)
+        st = sb_collect(argv[2], (const char *const *)argv + 3, argc - 3, par.comm);
     else
-        st = run_job(&par, execute, argc - 2, argv + 2, command_line);
+        st = run_job(&par, execute ? VERB_RUN : size_only ? VERB_SWEEP_SIZE : VERB_VALIDATE, argc - 2,
+                     argv + 2, command_line);
 
     int first = par_first_failure(st, par.comm);
     if (first == par.rank) {

@@ -128,6 +128,7 @@ typedef enum {
     SB_STREAM_ANN_DROPOUT = 4,    /* entity: member * 256 + layer index; position: step, sample */
     SB_STREAM_ANN_ORDER = 5,      /* entity: member; position: epoch (data order) */
     SB_STREAM_ANN_AUGMENT = 6,    /* entity: member * 2^32 + epoch; position: sample */
+    SB_STREAM_SWEEP = 7,          /* entity: sweep point; position: swept key */
     SB_STREAM_COUNT_
 } sb_stream_purpose;
 

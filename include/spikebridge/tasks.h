@@ -14,6 +14,8 @@ typedef struct {
     const par_ctx *par;       /* ranks and threads */
     const char *name;         /* job file's base name without .ini */
     const char *command_line; /* for provenance */
+    int noverrides;           /* the command line's section.key=value overrides */
+    char *const *overrides;
 } sb_job;
 
 typedef struct {
@@ -35,5 +37,24 @@ extern const size_t sb_job_nkeys;
 
 /* job.output, or runs/<job name>.h5 when it is empty. */
 const char *sb_job_output(const sb_job *job, char *buf, size_t len);
+
+/* The job again with `extra` overrides after its own (a sweep point). */
+sb_status sb_job_reload(const sb_job *job, char *const *extra, int nextra, sb_config **cfg);
+
+/* ------------------------------------------------------------------ sweeps */
+
+/* Points of the job's [sweep]. */
+sb_status sb_sweep_size(const sb_config *cfg, uint64_t *points);
+/* The overrides that make point p of a sweep whose output is job_output
+ * (its values, job.output, job.task); free with sb_sweep_point_free. */
+sb_status sb_sweep_point(const sb_config *cfg, const char *job_output, uint64_t p,
+                         char ***overrides, int *n);
+void sb_sweep_point_free(char **overrides, int n);
+
+/* Collective over comm (one rank is enough): merges result files into one
+ * table, sorted by their metric (test accuracy of train, mean-probability
+ * accuracy of ensemble), as OUT (HDF5) and OUT with .csv, and names the
+ * best. Each row holds the file's overrides from its provenance. */
+sb_status sb_collect(const char *out, const char *const *files, int n, MPI_Comm comm);
 
 #endif

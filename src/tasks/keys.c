@@ -5,7 +5,7 @@
 
 #define ANY 0, 0
 const sb_key_spec sb_job_keys[] = {
-    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train|ensemble", "",
+    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train|ensemble|sweep", "",
      "what the job does"},
     {"job", "seed", SB_KEY_INT, "1", 0, 4294967295.0, NULL, "",
      "job seed: every random stream is keyed by (seed, purpose, entity)"},
@@ -74,5 +74,8 @@ const sb_key_spec sb_job_keys[] = {
 
     {"ensemble", "members", SB_KEY_LIST, "5", ANY, NULL, "",
      "N (N of model.arch), NAME or NAME*N with NAME cnn-vgg-s, lstm-rows, lstm-cols or model"},
+
+    {"sweep", "*", SB_KEY_LIST, "", ANY, NULL, "",
+     "section.key = v1, v2, ... to sweep; settings: task (train), mode (grid|random), samples, ranks_per_point (1)"},
 };
 const size_t sb_job_nkeys = sizeof sb_job_keys / sizeof sb_job_keys[0];

@@ -1,4 +1,5 @@
 /* The task registry. A task is listed here only when it is implemented. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "spikebridge/tasks.h"
@@ -9,6 +10,8 @@ sb_status sb_task_train_check(const sb_job *job);
 sb_status sb_task_train_run(const sb_job *job);
 sb_status sb_task_ensemble_check(const sb_job *job);
 sb_status sb_task_ensemble_run(const sb_job *job);
+sb_status sb_task_sweep_check(const sb_job *job);
+sb_status sb_task_sweep_run(const sb_job *job);
 
 static const sb_task tasks[] = {
     {"encode", "encode images as spike trains (poisson, latency, integrate) into a SONATA file",
@@ -17,6 +20,8 @@ static const sb_task tasks[] = {
      sb_task_train_check, sb_task_train_run},
     {"ensemble", "train M models, member m on rank m mod P; mean-probability and vote ensembles",
      sb_task_ensemble_check, sb_task_ensemble_run},
+    {"sweep", "run the job once per point of [sweep], in groups of ranks, and collect the points",
+     sb_task_sweep_check, sb_task_sweep_run},
 };
 
 const sb_task *sb_task_find(const char *name)
@@ -25,6 +30,22 @@ const sb_task *sb_task_find(const char *name)
         if (strcmp(tasks[i].name, name) == 0)
             return &tasks[i];
     return NULL;
+}
+
+sb_status sb_job_reload(const sb_job *job, char *const *extra, int nextra, sb_config **cfg)
+{
+    int n = job->noverrides + nextra;
+    char **all = SB_CALLOC((size_t)n + 1, sizeof *all);
+    if (!all)
+        return SB_ENOMEM;
+    for (int i = 0; i < job->noverrides; i++)
+        all[i] = job->overrides[i];
+    for (int i = 0; i < nextra; i++)
+        all[job->noverrides + i] = extra[i];
+    sb_status st = sb_config_parse(cfg, sb_job_keys, sb_job_nkeys, sb_cfg_path(job->cfg),
+                                   sb_cfg_job_text(job->cfg), n, all);
+    free(all);
+    return st;
 }
 
 const char *sb_job_output(const sb_job *job, char *buf, size_t len)
