@@ -31,6 +31,8 @@ with h5py.File(sys.argv[1]) as f:
     assert p.shape[0] == 3 and worst < 1e-6 and abs(acc - g.attrs["accuracy_mean"]) < 1e-12
     assert np.allclose(f["ensemble/member_accuracy"][:], members)
 PY
+$PY analysis/ensemble_table.py "$TMP/np1.h5" -o "$TMP/table.png" > "$TMP/table" || fail "ensemble_table.py"
+grep -q "ensemble of CNNs (3, mean probability)" "$TMP/table" || { cat "$TMP/table"; fail "ensemble_table.py has no ensemble row"; }
 # A finished job resumes every member at its last epoch: nothing is trained again.
 mpirun -np 2 $SB run $job job.output="$TMP/np2.h5" > "$TMP/again" 2>&1 || fail "second start"
 grep -q "after epoch 2 of 2" "$TMP/again" || fail "second start did not find the finished checkpoints"

@@ -24,6 +24,8 @@ grep -q "collect: best" "$TMP/log" || fail "collect names no best point"
 mpirun -np 2 $SB run $job job.output="$TMP/in.h5" > "$TMP/log" 2>&1 || { cat "$TMP/log"; fail "in-job sweep"; }
 for p in 0 1 2 3 4 5; do [ -f "$TMP/in_p000$p.h5" ] || fail "in-job point $p missing"; done
 [ "$(wc -l < "$TMP/in.csv")" = 7 ] || fail "in-job table does not have 6 rows"
+$PY analysis/sweep_plot.py "$TMP/in.h5" -o "$TMP/in.png" || fail "sweep_plot"
+[ -s "$TMP/in.png" ] || fail "sweep_plot wrote no figure"
 # Points that fail at run time (more test images than the dataset has) are
 # named; the others finish and are collected.
 rc=0
