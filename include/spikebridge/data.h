@@ -91,6 +91,9 @@ void sb_dataset_free(sb_dataset *ds);
  * of `cols` steps of `rows` features (cols view: step t is column t). */
 typedef enum { SB_VIEW_IMAGE = 0, SB_VIEW_ROWS = 1, SB_VIEW_COLS = 2 } sb_view;
 
+/* "image", "rows" or "cols". */
+const char *sb_view_name(sb_view view);
+
 /* n images of rows x cols bytes → floats (x/255 - mean) / std in the layout
  * of the view (IMAGE and ROWS: row-major; COLS: transposed). */
 void sb_view_images(const uint8_t *pixels, uint64_t n, uint32_t rows, uint32_t cols,

@@ -27,3 +27,9 @@ void sb_view_images(const uint8_t *pixels, uint64_t n, uint32_t rows, uint32_t c
         }
     }
 }
+
+const char *sb_view_name(sb_view view)
+{
+    static const char *const names[] = {"image", "rows", "cols"};
+    return (unsigned)view < 3 ? names[view] : "?";
+}

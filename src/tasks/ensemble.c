@@ -319,9 +319,8 @@ sb_status sb_task_ensemble_run(const sb_job *job)
             MPI_Bcast(acc, e->n, MPI_DOUBLE, 0, par->comm);
             MPI_Bcast(&acc_mean, 1, MPI_DOUBLE, 0, par->comm);
             MPI_Bcast(&acc_vote, 1, MPI_DOUBLE, 0, par->comm);
-        }
-        if (!st)
             st = write_output(job, path, e, ms, all, mean, vote, labels, acc, acc_mean, acc_vote);
+        }
         if (!st && par->rank == 0) {
             sb_info("  member  model          test accuracy");
             for (int m = 0; m < e->n; m++)

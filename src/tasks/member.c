@@ -237,15 +237,15 @@ sb_status sb_write_model(hid_t file, const char *where, const ann_model *m, cons
     sb_status st = h5_group(file, where, &g);
     if (st)
         return st;
-    static const char *views[] = {"image", "rows", "cols"};
     st = h5_attr_str(g, "arch", m->arch);
     if (!st)
         st = h5_attr_str(g, "name", s->arch_name);
     if (!st)
-        st = h5_attr_str(g, "view", views[s->tc.view]);
-    uint32_t shape[3] = {(uint32_t)m->in.c, (uint32_t)m->in.h, (uint32_t)m->in.w};
-    if (!st)
+        st = h5_attr_str(g, "view", sb_view_name(s->tc.view));
+    if (!st) {
+        uint32_t shape[3] = {(uint32_t)m->in.c, (uint32_t)m->in.h, (uint32_t)m->in.w};
         st = h5_attr_u32s(g, "input_shape", shape, 3);
+    }
     if (!st)
         st = h5_attr_f64(g, "input_mean", s->tc.mean);
     if (!st)

@@ -25,7 +25,6 @@ enum { MAX_KEYS = 16, MAX_POINTS = 100000 };
 typedef struct {
     const char *task;        /* task of each point */
     int random;              /* mode = random */
-    uint64_t samples;        /* random: points drawn */
     int ranks_per_point;
     int nkeys;
     const char *key[MAX_KEYS];

@@ -68,10 +68,9 @@ static sb_status train_on_root(const sb_job *job, const sb_recipe *r, const char
     if (!st)
         st = sb_dataset_load(test, r->dir, SB_SPLIT_TEST, 0, r->ntest);
     if (!st) {
-        static const char *views[] = {"image", "rows", "cols"};
         sb_info("train: %s (%s view), %llu training and %llu test images, %d epochs of batch %d, "
                 "%d thread%s",
-                r->arch_name, views[r->tc.view], (unsigned long long)train.n,
+                r->arch_name, sb_view_name(r->tc.view), (unsigned long long)train.n,
                 (unsigned long long)test->n, r->tc.epochs, r->tc.batch, job->par->threads,
                 job->par->threads > 1 ? "s" : "");
         st = sb_member_train(r, 0, ckpt, &train, test, t, probs, accuracy, complete);
