@@ -100,6 +100,9 @@ const ann_layer_ops *ann_ops(ann_kind kind);
  * dL/dlogits of the mean loss to dlogits (may be NULL). Numerically stable
  * (subtracts the row maximum). Returns -1 and writes nothing if a label is
  * not below `classes` or batch or classes is below 1. */
+/* Index of the largest of n values (the first one on ties). */
+int ann_argmax(const float *v, int n);
+
 double ann_softmax_xent(const float *logits, const uint8_t *labels, int batch, int classes,
                         float *probs, float *dlogits);
 

@@ -17,34 +17,6 @@
 
 #if !defined(H5_HAVE_PARALLEL)
 #error "SpikeBridge needs HDF5 built with MPI (parallel HDF5; Debian: libhdf5-openmpi-dev)"
-/* ------------------------------------------------------------------ checkpoints */
-
-/* One array of a checkpoint: n elements of a native type. */
-typedef struct {
-    const char *name;
-    hid_t type;        /* H5T_NATIVE_FLOAT, H5T_NATIVE_DOUBLE, H5T_NATIVE_INT64 */
-    void *data;
-    uint64_t n;
-} h5_blob;
-
-/* Writes a checkpoint atomically by one process (MPI_COMM_SELF): under
- * <path>.part, then renamed, so the previous checkpoint survives a crash
- * during this one. `tag` says what made it (kind, architecture, sizes). */
-sb_status h5_ckpt_save(const char *path, const char *tag, const h5_blob *blobs, int n);
-
-/* 1 if a checkpoint file exists at path. */
-int h5_ckpt_exists(const char *path);
-
-/* Reads every blob back; its tag and every array's length must match,
- * otherwise SB_EFORMAT says what differs and what to do. */
-sb_status h5_ckpt_load(const char *path, const char *tag, const h5_blob *blobs, int n);
-
-/* ------------------------------------------------------------------ inspection */
-
-/* Prints what a result file holds: its task, provenance, and every dataset
- * with shape and type. Serial. */
-sb_status h5_print_info(FILE *out, const char *path);
-
 #endif
 
 /* ------------------------------------------------------------------ files */

@@ -6,6 +6,7 @@
 #define SPIKEBRIDGE_TASKS_H
 
 #include "spikebridge/config.h"
+#include "spikebridge/io.h"
 #include "spikebridge/par.h"
 
 /* One job as the task sees it. */
@@ -37,6 +38,10 @@ extern const size_t sb_job_nkeys;
 
 /* job.output, or runs/<job name>.h5 when it is empty. */
 const char *sb_job_output(const sb_job *job, char *buf, size_t len);
+
+/* Collective: writes /provenance into f, then commits it, or discards it
+ * when st (the status of everything written before) or provenance failed. */
+sb_status sb_job_finish_output(const sb_job *job, h5_out *f, sb_status st);
 
 /* The job again with `extra` overrides after its own (a sweep point). */
 sb_status sb_job_reload(const sb_job *job, char *const *extra, int nextra, sb_config **cfg);

@@ -64,7 +64,7 @@ static void epoch_order(uint64_t *order, uint64_t n, const ann_train_cfg *cfg, i
     }
 }
 
-static int argmax(const float *v, int n)
+int ann_argmax(const float *v, int n)
 {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -94,7 +94,7 @@ sb_status ann_evaluate(ann_model *m, const ann_train_cfg *cfg, const sb_dataset 
         const float *logits = ann_model_forward(m, x, b, &ctx);
         ann_softmax_xent(logits, ds->labels + first, b, classes, p, NULL);
         for (int s = 0; s < b; s++)
-            correct += argmax(p + (size_t)s * classes, classes) == ds->labels[first + (uint64_t)s];
+            correct += ann_argmax(p + (size_t)s * classes, classes) == ds->labels[first + (uint64_t)s];
         if (probs)
             memcpy(probs + first * (uint64_t)classes, p, (size_t)b * classes * sizeof(float));
     }
@@ -142,7 +142,7 @@ static sb_status train_epoch(ann_trainer *t, const ann_train_cfg *cfg, const sb_
             return sb_fail(SB_EFORMAT, "a training label is not below the model's %d classes", classes);
         }
         for (int s = 0; s < b; s++)
-            correct += argmax(logits + (size_t)s * classes, classes) == labels[s];
+            correct += ann_argmax(logits + (size_t)s * classes, classes) == labels[s];
         loss_sum += loss * b;
         ann_model_backward(m, x, dlogits, b, &ctx);
         ann_optim_step(&t->optim, m->params, m->grads);

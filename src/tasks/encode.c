@@ -256,13 +256,7 @@ static sb_status write_output(const sb_job *job, const char *path, const encode_
     }
     if (!st)
         st = h5_attr_str(f.id, "task", "encode");
-    if (!st)
-        st = h5_write_provenance(f.id, job->cfg, job->command_line, job->par->threads, comm);
-    if (st) {
-        h5_discard(&f);
-        return st;
-    }
-    return h5_commit(&f);
+    return sb_job_finish_output(job, &f, st);
 }
 
 sb_status sb_task_encode_run(const sb_job *job)

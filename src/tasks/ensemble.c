@@ -103,14 +103,6 @@ typedef struct {
     int complete;
 } member_state;
 
-static int argmax(const float *v, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
-}
 
 /* Rank 0: mean probabilities and majority vote (ties go to the class with
  * the larger mean probability), in member order. */
@@ -129,13 +121,13 @@ static void combine(const float *all, int members, uint64_t n, int classes, cons
             p[k] = (float)(s / members);
         }
         for (int m = 0; m < members; m++)
-            votes[argmax(all + ((uint64_t)m * n + i) * (uint64_t)classes, classes)]++;
+            votes[ann_argmax(all + ((uint64_t)m * n + i) * (uint64_t)classes, classes)]++;
         int best = 0;
         for (int k = 1; k < classes; k++)
             if (votes[k] > votes[best] || (votes[k] == votes[best] && p[k] > p[best]))
                 best = k;
         vote[i] = (uint8_t)best;
-        ok_mean += argmax(p, classes) == labels[i];
+        ok_mean += ann_argmax(p, classes) == labels[i];
         ok_vote += best == labels[i];
     }
     free(votes);
@@ -204,13 +196,7 @@ static sb_status write_output(const sb_job *job, const char *path, const ensembl
             H5Gclose(g);
         }
     }
-    if (!st)
-        st = h5_write_provenance(f.id, job->cfg, job->command_line, job->par->threads, comm);
-    if (st) {
-        h5_discard(&f);
-        return st;
-    }
-    return h5_commit(&f);
+    return sb_job_finish_output(job, &f, st);
 }
 
 /* Trains this rank's members (m = rank, rank + P, ...). */

@@ -48,6 +48,17 @@ sb_status sb_job_reload(const sb_job *job, char *const *extra, int nextra, sb_co
     return st;
 }
 
+sb_status sb_job_finish_output(const sb_job *job, h5_out *f, sb_status st)
+{
+    if (!st)
+        st = h5_write_provenance(f->id, job->cfg, job->command_line, job->par->threads, f->comm);
+    if (st) {
+        h5_discard(f);
+        return st;
+    }
+    return h5_commit(f);
+}
+
 const char *sb_job_output(const sb_job *job, char *buf, size_t len)
 {
     const char *out = sb_cfg_str(job->cfg, "job", "output");

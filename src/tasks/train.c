@@ -49,13 +49,7 @@ static sb_status write_output(const sb_job *job, const char *path, const sb_reci
             H5Gclose(g);
         }
     }
-    if (!st)
-        st = h5_write_provenance(f.id, job->cfg, job->command_line, job->par->threads, comm);
-    if (st) {
-        h5_discard(&f);
-        return st;
-    }
-    return h5_commit(&f);
+    return sb_job_finish_output(job, &f, st);
 }
 
 /* Rank 0's part: data, training with checkpoints, evaluation. */
