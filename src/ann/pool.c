@@ -41,6 +41,24 @@ static void pool_init(ann_layer *l, sb_rng *rng)
     (void)rng;
 }
 
+/* The 2x2 case of cnn-vgg-s as straight-line selects that gcc vectorises
+ * along a row (the general loop below does not: it was 9 % of a training
+ * step). Same rules: strict > keeps the first maximum, a NaN wins. */
+static void pool2_row(const float *r0, const float *r1, float *out, float *arg, int ow)
+{
+    for (int ox = 0; ox < ow; ox++) {
+        float v[4] = {r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
+        float best = v[0], at = 0;
+        for (int i = 1; i < 4; i++) {
+            int take = v[i] > best || (v[i] != v[i] && best == best);
+            best = take ? v[i] : best;
+            at = take ? (float)i : at;
+        }
+        out[ox] = best;
+        arg[ox] = at;
+    }
+}
+
 /* in (B, C, H, W) -> out (B, C, H/k, W/k), save = argmax offset in each window */
 static void pool_forward(ann_layer *l, const float *in, float *out, int batch, const ann_ctx *ctx)
 {
@@ -52,6 +70,13 @@ static void pool_forward(ann_layer *l, const float *in, float *out, int batch, c
 #pragma omp parallel for schedule(static) if (planes * (long)inplane > 32768)
     for (long p = 0; p < planes; p++) {
         const float *x = in + (size_t)p * inplane;
+        if (k == 2) {
+            for (int oy = 0; oy < oh; oy++) {
+                size_t o = (size_t)p * outplane + (size_t)oy * ow;
+                pool2_row(x + (size_t)2 * oy * w, x + (size_t)(2 * oy + 1) * w, out + o, arg + o, ow);
+            }
+            continue;
+        }
         for (int oy = 0; oy < oh; oy++)
             for (int ox = 0; ox < ow; ox++) {
                 const float *win = x + (size_t)oy * k * w + (size_t)ox * k;

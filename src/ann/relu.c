@@ -43,7 +43,10 @@ static void relu_backward(ann_layer *l, const float *in, const float *out, const
     const long n = (long)batch * (long)ann_shape_size(l->in);
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (long i = 0; i < n; i++)
-        din[i] = out[i] > 0 ? dout[i] : 0.0f;
+    {
+        float d = dout[i]; /* loaded unconditionally, so the loop vectorises */
+        din[i] = out[i] > 0 ? d : 0.0f;
+    }
 }
 
 const ann_layer_ops ann_relu_ops = {"relu", relu_setup, relu_init, relu_forward, relu_backward};
