@@ -13,7 +13,9 @@
 #include "spikebridge/tasks.h"
 #include "version.h"
 
-enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
+/* EXIT_REQUEUE: stopped by SIGUSR1/SIGTERM at a safe point after writing
+ * checkpoints; the same job started again resumes (the sbatch scripts in slurm/ requeue). */
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_REQUEUE = 3 };
 
 static void usage(FILE *out)
 {
@@ -180,6 +182,7 @@ int main(int argc, char **argv)
         return EXIT_ERROR;
     }
     sb_log_init(par.rank, SB_LOG_INFO);
+    sb_signals_install();
     h5_quiet();
     char *command_line = join_args(argc, argv);
     if (!command_line)
@@ -192,6 +195,21 @@ int main(int argc, char **argv)
         st = run_job(&par, execute ? VERB_RUN : size_only ? VERB_SWEEP_SIZE : VERB_VALIDATE, argc - 2,
                      argv + 2, command_line);
 
+    /* Stopped by a signal everywhere it stopped, and failed nowhere: not an
+     * error but a request to be started again. */
+    int real = st != SB_OK && st != SB_EINTERRUPTED && st != SB_EPEER, stopped = st == SB_EINTERRUPTED;
+    int any_real = 0, any_stopped = 0;
+    MPI_Allreduce(&real, &any_real, 1, MPI_INT, MPI_LOR, par.comm);
+    MPI_Allreduce(&stopped, &any_stopped, 1, MPI_INT, MPI_LOR, par.comm);
+    if (!any_real && any_stopped) {
+        if (par.rank == 0)
+            fprintf(stderr, "spikebridge: stopped by a signal at a safe point; checkpoints are "
+                            "written; run the same job again to resume (exit status %d)\n",
+                    EXIT_REQUEUE);
+        free(command_line);
+        par_finalize();
+        return EXIT_REQUEUE;
+    }
     int first = par_first_failure(st, par.comm);
     if (first == par.rank) {
         const char *msg = sb_last_error()[0] ? sb_last_error() : sb_status_name(st);

@@ -237,9 +237,13 @@ typedef struct {
     ann_optim optim;
     int epochs_done;       /* completed epochs (a checkpoint resumes after them) */
     ann_epoch *history;    /* [epochs] */
+    uint64_t next_image;   /* position in the current epoch's order (after a stop) */
+    double part_loss;      /* the current epoch's loss sum so far */
+    uint64_t part_correct; /* and its correct predictions so far */
 } ann_trainer;
 
-/* Called after each epoch (checkpointing); a non-OK status stops training. */
+/* Called after each epoch and when a stop request ends training early
+ * (checkpointing); a non-OK status stops training. */
 typedef sb_status (*ann_epoch_hook)(void *user, ann_trainer *t);
 
 /* Builds the model and optimiser, initialised from the seed and member. */
@@ -249,7 +253,10 @@ void ann_trainer_free(ann_trainer *t);
 
 /* Trains epochs [t->epochs_done, cfg->epochs). Each epoch's order is a
  * permutation drawn from (seed, SB_STREAM_ANN_ORDER, member) at the epoch,
- * so resuming after epoch e gives what an uninterrupted run gives. */
+ * so resuming after epoch e gives what an uninterrupted run gives. A stop
+ * request (sb_stop_requested) ends training after the current batch: the
+ * hook runs, and SB_EINTERRUPTED is returned; training again continues at
+ * that batch with the same result as an uninterrupted run. */
 sb_status ann_train(ann_trainer *t, const ann_train_cfg *cfg, const sb_dataset *train,
                     const sb_dataset *test, ann_epoch_hook hook, void *user);
 

@@ -100,6 +100,17 @@ void sb_progress_update(sb_progress *p, double local_done);
 /* Prints the final line: count, elapsed time and rate. */
 void sb_progress_end(sb_progress *p);
 
+/* ------------------------------------------------------------------ stop requests */
+
+/* SIGUSR1 (SLURM's warning before the time limit) and SIGTERM set a flag;
+ * long loops poll it at their safe points, checkpoint and return
+ * SB_EINTERRUPTED, and main exits with status 3 so that a batch script can
+ * requeue the job. */
+void sb_signals_install(void);
+int sb_stop_requested(void);
+/* Sets (1) the flag as a signal would, or clears it (0); for tests. */
+void sb_set_stop_request(int on);
+
 /* ------------------------------------------------------------------ memory */
 
 /* malloc/calloc that record an error naming the call site on failure and

@@ -116,13 +116,13 @@ static sb_status train_epoch(ann_trainer *t, const ann_train_cfg *cfg, const sb_
         return SB_ENOMEM;
     epoch_order(order, n, cfg, epoch);
     const uint64_t stream = cfg->member * ((uint64_t)1 << 32) + (uint64_t)epoch;
-    double loss_sum = 0;
-    uint64_t correct = 0;
+    double loss_sum = t->part_loss;
+    uint64_t correct = t->part_correct;
     char label[32];
     snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, cfg->epochs);
     sb_progress prog;
     sb_progress_begin(&prog, label, "images", (double)n, (double)n);
-    for (uint64_t first = 0; first < n; first += (uint64_t)B) {
+    for (uint64_t first = t->next_image; first < n; first += (uint64_t)B) {
         int b = (int)(n - first < (uint64_t)B ? n - first : (uint64_t)B);
 #pragma omp parallel for schedule(static)
         for (int s = 0; s < b; s++) {
@@ -147,7 +147,17 @@ static sb_status train_epoch(ann_trainer *t, const ann_train_cfg *cfg, const sb_
         ann_model_backward(m, x, dlogits, b, &ctx);
         ann_optim_step(&t->optim, m->params, m->grads);
         sb_progress_update(&prog, (double)(first + (uint64_t)b));
+        if (sb_stop_requested() && first + (uint64_t)b < n) {
+            t->next_image = first + (uint64_t)b;
+            t->part_loss = loss_sum;
+            t->part_correct = correct;
+            free(labels);
+            return SB_EINTERRUPTED;
+        }
     }
+    t->next_image = 0;
+    t->part_loss = 0;
+    t->part_correct = 0;
     free(labels);
     e->loss = n ? loss_sum / (double)n : 0;
     e->train_acc = n ? (double)correct / (double)n : 0;
@@ -171,6 +181,14 @@ sb_status ann_train(ann_trainer *t, const ann_train_cfg *cfg, const sb_dataset *
         double t0 = sb_now();
         st = train_epoch(t, cfg, train, epoch, order, img, x, dlogits, e);
         double t1 = sb_now();
+        if (st == SB_EINTERRUPTED) {
+            if (hook)
+                st = hook(user, t);
+            if (!st)
+                st = sb_fail(SB_EINTERRUPTED, "stopped by a signal in epoch %d after %llu images; "
+                             "checkpointed", epoch + 1, (unsigned long long)t->next_image);
+            break;
+        }
         if (!st)
             st = ann_evaluate(&t->model, cfg, test, NULL, &e->test_acc);
         if (st)

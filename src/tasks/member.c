@@ -74,7 +74,7 @@ void sb_recipe_tag(const sb_recipe *s, uint64_t member, char *tag, size_t len)
 {
     const ann_train_cfg *tc = &s->tc;
     snprintf(tag, len,
-             "train v1 arch=%s view=%d seed=%u member=%llu epochs=%d batch=%d opt=%d lr=%g mom=%g "
+             "train v2 arch=%s view=%d seed=%u member=%llu epochs=%d batch=%d opt=%d lr=%g mom=%g "
              "nesterov=%d wd=%g sched=%d b1=%g b2=%g eps=%g shift=%d rotate=%g mean=%g std=%g n=%llu",
              s->arch, (int)tc->view, tc->seed, (unsigned long long)member, tc->epochs, tc->batch,
              (int)tc->optim.kind, tc->optim.lr, tc->optim.momentum, tc->optim.nesterov,
@@ -169,7 +169,8 @@ static void history_blob(ann_trainer *t, int epochs, double *flat, int to_flat)
 
 sb_status sb_member_checkpoint(ann_trainer *t, const char *path, const char *tag, int epochs, int save)
 {
-    int64_t counters[2] = {t->epochs_done, t->optim.step};
+    int64_t counters[4] = {t->epochs_done, t->optim.step, (int64_t)t->next_image,
+                           (int64_t)t->part_correct};
     double *hist = SB_CALLOC((size_t)epochs * HISTORY_FIELDS + 1, sizeof *hist);
     if (!hist)
         return SB_ENOMEM;
@@ -179,7 +180,8 @@ sb_status sb_member_checkpoint(ann_trainer *t, const char *path, const char *tag
         {"params", H5T_NATIVE_FLOAT, t->model.params, t->model.nparams},
         {"state", H5T_NATIVE_FLOAT, t->model.state, t->model.nstate},
         {"optimizer", H5T_NATIVE_FLOAT, t->optim.buf, t->optim.nbuf},
-        {"counters", H5T_NATIVE_INT64, counters, 2},
+        {"counters", H5T_NATIVE_INT64, counters, 4},
+        {"partial_loss", H5T_NATIVE_DOUBLE, &t->part_loss, 1},
         {"history", H5T_NATIVE_DOUBLE, hist, (uint64_t)epochs * HISTORY_FIELDS},
     };
     int n = sizeof blobs / sizeof blobs[0];
@@ -188,6 +190,8 @@ sb_status sb_member_checkpoint(ann_trainer *t, const char *path, const char *tag
         history_blob(t, epochs, hist, 0);
         t->epochs_done = (int)counters[0];
         t->optim.step = (long)counters[1];
+        t->next_image = (uint64_t)counters[2];
+        t->part_correct = (uint64_t)counters[3];
         if (counters[0] < 0 || counters[0] > epochs)
             st = sb_fail(SB_EFORMAT, "%s: checkpoint claims %lld of %d epochs", path,
                          (long long)counters[0], epochs);
@@ -216,8 +220,9 @@ sb_status sb_member_train(const sb_recipe *s, uint64_t member, const char *ckpt_
     if (!st && s->checkpoint && h5_ckpt_exists(ckpt_path)) {
         st = sb_member_checkpoint(t, ckpt_path, tag, tc.epochs, 0);
         if (!st)
-            sb_info("member %llu: resuming from %s after epoch %d of %d",
-                    (unsigned long long)member, ckpt_path, t->epochs_done, tc.epochs);
+            sb_info("member %llu: resuming from %s after epoch %d of %d%s",
+                    (unsigned long long)member, ckpt_path, t->epochs_done, tc.epochs,
+                    t->next_image ? " (within the next epoch)" : "");
     }
     ckpt_ctx cc = {ckpt_path, tag, tc.epochs};
     if (!st)

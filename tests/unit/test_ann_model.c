@@ -226,6 +226,46 @@ static void test_fast_math_accuracy(void)
     CU_ASSERT(sb_tanhf(100.0f) == 1.0f && sb_tanhf(-100.0f) == -1.0f);
 }
 
+static int hook_calls;
+static sb_status count_hook(void *user, ann_trainer *t)
+{
+    (void)user;
+    (void)t;
+    hook_calls++;
+    return SB_OK;
+}
+
+/* A stop request ends training after the current batch with the hook run;
+ * training on from there ends where an uninterrupted run ends. */
+static void test_stop_request_mid_epoch(void)
+{
+    sb_dataset train, test;
+    make_quadrants(&train, 600, 7);
+    make_quadrants(&test, 100, 8);
+    ann_train_cfg c = small_cfg();
+    const char *arch = "conv3x3:4,maxpool2,dense:4";
+    ann_trainer a, b;
+    CU_ASSERT_EQUAL_FATAL(ann_trainer_init(&a, arch, &c, 12, 12, train.n), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(ann_train(&a, &c, &train, &test, NULL, NULL), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(ann_trainer_init(&b, arch, &c, 12, 12, train.n), SB_OK);
+    hook_calls = 0;
+    sb_set_stop_request(1);
+    CU_ASSERT_EQUAL(ann_train(&b, &c, &train, &test, count_hook, NULL), SB_EINTERRUPTED);
+    sb_set_stop_request(0);
+    CU_ASSERT_EQUAL(hook_calls, 1);
+    CU_ASSERT_EQUAL(b.epochs_done, 0);
+    CU_ASSERT_EQUAL(b.next_image, 32); /* one batch */
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_last_error(), "after 32 images"));
+    CU_ASSERT_EQUAL_FATAL(ann_train(&b, &c, &train, &test, count_hook, NULL), SB_OK);
+    CU_ASSERT_EQUAL(b.epochs_done, 2);
+    CU_ASSERT_EQUAL(memcmp(a.model.params, b.model.params, a.model.nparams * sizeof(float)), 0);
+    CU_ASSERT_DOUBLE_EQUAL(a.history[0].loss, b.history[0].loss, 1e-12);
+    ann_trainer_free(&a);
+    ann_trainer_free(&b);
+    sb_dataset_free(&train);
+    sb_dataset_free(&test);
+}
+
 static void register_suites(void)
 {
     CU_pSuite s = CU_add_suite("ann models", NULL, NULL);
@@ -240,6 +280,7 @@ static void register_suites(void)
     s = CU_add_suite("ann training", NULL, NULL);
     CU_add_test(s, "a small CNN learns 2000 images; same seed, same weights", test_small_model_learns_and_repeats);
     CU_add_test(s, "epoch by epoch equals uninterrupted", test_stop_and_continue_equals_uninterrupted);
+    CU_add_test(s, "a stop request mid-epoch, then on, equals uninterrupted", test_stop_request_mid_epoch);
 }
 
 int main(int argc, char **argv) { return sb_test_main(argc, argv, register_suites, 0); }
