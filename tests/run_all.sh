@@ -56,7 +56,7 @@ for t in build/fuzz/fuzz_*; do
     [ -x "$t" ] || continue
     run "$(basename "$t")" "$t"
 done
-for t in tests/integration/*.sh; do
+for t in tests/integration/*.sh tests/slurm/*.sh; do
     [ -f "$t" ] || continue
     run "$(basename "$t" .sh)" sh "$t"
 done
