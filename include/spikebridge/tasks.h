@@ -43,6 +43,11 @@ const char *sb_job_output(const sb_job *job, char *buf, size_t len);
  * when st (the status of everything written before) or provenance failed. */
 sb_status sb_job_finish_output(const sb_job *job, h5_out *f, sb_status st);
 
+/* 1 if the job's output already exists and was made by exactly this job
+ * (same effective settings in its /provenance): then there is nothing to
+ * do. Any rank may call it; it reads the file serially. */
+int sb_job_already_done(const sb_job *job);
+
 /* The job again with `extra` overrides after its own (a sweep point). */
 sb_status sb_job_reload(const sb_job *job, char *const *extra, int nextra, sb_config **cfg);
 

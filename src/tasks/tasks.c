@@ -1,6 +1,7 @@
 /* The task registry. A task is listed here only when it is implemented. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "spikebridge/tasks.h"
 
@@ -57,6 +58,33 @@ sb_status sb_job_finish_output(const sb_job *job, h5_out *f, sb_status st)
         return st;
     }
     return h5_commit(f);
+}
+
+int sb_job_already_done(const sb_job *job)
+{
+    char path[4096];
+    sb_job_output(job, path, sizeof path);
+    if (access(path, F_OK) != 0)
+        return 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = f >= 0 && H5Lexists(f, "provenance", H5P_DEFAULT) > 0
+                  ? H5Dopen2(f, "provenance/effective", H5P_DEFAULT)
+                  : H5I_INVALID_HID;
+    int same = 0;
+    if (d >= 0) {
+        hid_t t = H5Dget_type(d);
+        size_t len = H5Tget_size(t);
+        char *text = calloc(len + 1, 1);
+        if (text && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) >= 0)
+            same = strcmp(text, sb_cfg_effective_text(job->cfg)) == 0;
+        free(text);
+        H5Tclose(t);
+        H5Dclose(d);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    if (f >= 0)
+        H5Fclose(f);
+    return same;
 }
 
 const char *sb_job_output(const sb_job *job, char *buf, size_t len)

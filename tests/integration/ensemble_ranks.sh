@@ -33,8 +33,14 @@ with h5py.File(sys.argv[1]) as f:
 PY
 $PY analysis/ensemble_table.py "$TMP/np1.h5" -o "$TMP/table.png" > "$TMP/table" || fail "ensemble_table.py"
 grep -q "ensemble of CNNs (3, mean probability)" "$TMP/table" || { cat "$TMP/table"; fail "ensemble_table.py has no ensemble row"; }
-# A finished job resumes every member at its last epoch: nothing is trained again.
+# A second start of a finished job does nothing and says so.
 mpirun -np 2 $SB run $job job.output="$TMP/np2.h5" > "$TMP/again" 2>&1 || fail "second start"
-grep -q "after epoch 2 of 2" "$TMP/again" || fail "second start did not find the finished checkpoints"
+grep -q "already holds the result of this exact job; nothing to do" "$TMP/again" || fail "second start did not say it had nothing to do"
 if grep -q "^epoch" "$TMP/again"; then fail "second start trained again"; fi
+# Without the result file, the finished checkpoints are used: nothing is trained.
+rm "$TMP/np2.h5"
+mpirun -np 2 $SB run $job job.output="$TMP/np2.h5" > "$TMP/again" 2>&1 || fail "start without the result"
+grep -q "after epoch 2 of 2" "$TMP/again" || fail "the finished checkpoints were not found"
+if grep -q "^epoch" "$TMP/again"; then fail "a finished member trained again"; fi
+$PY tests/integration/same_datasets.py "$TMP/np1.h5" "$TMP/np2.h5" /ensemble/mean_probs || fail "the result from checkpoints differs"
 finish
