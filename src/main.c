@@ -133,14 +133,14 @@ static sb_status run_job(const par_ctx *par, int verb, int argc, char **argv, ch
         return st;
     }
     st = task->check(&job);
-    char out[4096];
     /* Every rank must take the same branch: rank 0 decides. */
     int done = !st && verb == VERB_RUN && par->rank == 0 && sb_job_already_done(&job);
     MPI_Bcast(&done, 1, MPI_INT, 0, par->comm);
-    if (done)
+    if (done) {
+        char out[4096];
         sb_info("%s: %s already holds the result of this exact job; nothing to do (delete it "
                 "to run again)", argv[0], sb_job_output(&job, out, sizeof out));
-    else if (!st && verb == VERB_RUN)
+    } else if (!st && verb == VERB_RUN)
         st = task->run(&job);
     else if (!st)
         sb_info("%s: valid %s job", argv[0], task_name);
