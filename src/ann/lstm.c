@@ -64,6 +64,28 @@ static void lstm_init(ann_layer *l, sb_rng *rng)
 }
 
 
+/* One sample's step: gate pre-activations z (4H) → activations (in place),
+ * cell c = f * c_prev + i * g, hidden h = o * tanh(c). Built for AVX-512,
+ * AVX2 and plain x86-64 and chosen when the program loads, so one binary
+ * runs everywhere and uses the widest vectors the CPU has (the transcendental
+ * functions were 27 % of a training step with 4-wide SSE). */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void lstm_cell_row(float *restrict z, const float *restrict cp, float *restrict c,
+                          float *restrict h, int H)
+{
+#pragma omp simd
+    for (int j = 0; j < H; j++) {
+        float i = sb_sigmoidf(z[j]), f = sb_sigmoidf(z[H + j]);
+        float g = sb_tanhf(z[2 * H + j]), o = sb_sigmoidf(z[3 * H + j]);
+        z[j] = i;
+        z[H + j] = f;
+        z[2 * H + j] = g;
+        z[3 * H + j] = o;
+        c[j] = f * cp[j] + i * g;
+        h[j] = o * sb_tanhf(c[j]);
+    }
+}
+
 /* in (B, T, F), W_ih (4H, F), W_hh (4H, H) -> out (B, H) = h_{T-1}; save gates, c, h_{t-1} */
 static void lstm_forward(ann_layer *l, const float *in, float *out, int batch, const ann_ctx *ctx)
 {
@@ -98,18 +120,30 @@ static void lstm_forward(ann_layer *l, const float *in, float *out, int batch, c
             /* c_{-1} = 0: the saved h_{-1} row is zeros and stands in for it,
              * so the loop below has no branch and vectorises. */
             const float *cp = t > 0 ? cell + (row - 1) * H : hprev + row * H;
-#pragma omp simd
-            for (int j = 0; j < H; j++) {
-                float i = sb_sigmoidf(z[j]), f = sb_sigmoidf(z[H + j]);
-                float g = sb_tanhf(z[2 * H + j]), o = sb_sigmoidf(z[3 * H + j]);
-                z[j] = i;
-                z[H + j] = f;
-                z[2 * H + j] = g;
-                z[3 * H + j] = o;
-                c[j] = f * cp[j] + i * g;
-                h[j] = o * sb_tanhf(c[j]);
-            }
+            lstm_cell_row(z, cp, c, h, H);
         }
+    }
+}
+
+/* One sample's step backwards: from the saved activations a (4H), cell c
+ * and previous cell cp, and the incoming dh and dc (dc updated in place for
+ * the step before), the gate pre-activation gradients d (4H). Cloned per
+ * vector width like lstm_cell_row. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void lstm_cell_grad_row(const float *restrict a, const float *restrict c,
+                               const float *restrict cp, const float *restrict dhb,
+                               float *restrict dcb, float *restrict d, int H)
+{
+#pragma omp simd
+    for (int j = 0; j < H; j++) {
+        float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
+        float tc = sb_tanhf(c[j]);
+        float dct = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
+        d[j] = dct * g * i * (1.0f - i);
+        d[H + j] = dct * cp[j] * f * (1.0f - f);
+        d[2 * H + j] = dct * i * (1.0f - g * g);
+        d[3 * H + j] = dhb[j] * tc * o * (1.0f - o);
+        dcb[j] = dct * f;
     }
 }
 
@@ -135,17 +169,7 @@ static void lstm_backward(ann_layer *l, const float *in, const float *out, const
             const float *a = gates + row * G, *c = cell + row * H;
             const float *cp = t > 0 ? cell + (row - 1) * H : hprev + row * H; /* zeros at t = 0 */
             float *d = dz + row * G, *dhb = dh + (size_t)b * H, *dcb = dc + (size_t)b * H;
-#pragma omp simd
-            for (int j = 0; j < H; j++) {
-                float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
-                float tc = sb_tanhf(c[j]);
-                float dct = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
-                d[j] = dct * g * i * (1.0f - i);
-                d[H + j] = dct * cp[j] * f * (1.0f - f);
-                d[2 * H + j] = dct * i * (1.0f - g * g);
-                d[3 * H + j] = dhb[j] * tc * o * (1.0f - o);
-                dcb[j] = dct * f;
-            }
+            lstm_cell_grad_row(a, c, cp, dhb, dcb, d, H);
         }
         /* dh_{t-1} = dz_t W_hh; nothing flows out of h_{-1} = 0. */
         if (t > 0)
