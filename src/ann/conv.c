@@ -152,8 +152,11 @@ static void im2col(const conv_dims *d, const float *x, float *cols)
                     const float *src = x + ((size_t)ch * d->h + iy) * d->w;
                     for (int xx = 0; xx < x0; xx++)
                         r[xx] = 0;
-                    if (x1 > x0)
-                        memcpy(r + x0, src + x0 + j - d->pad, (size_t)(x1 - x0) * sizeof(float));
+                    /* Rows are 7 to 28 floats here: an inline loop beats a
+                     * memcpy call (6 % of a training step in the profile). */
+                    const float *from = src + j - d->pad;
+                    for (int xx = x0; xx < x1; xx++)
+                        r[xx] = from[xx];
                     for (int xx = x1; xx < d->ow; xx++)
                         r[xx] = 0;
                 }
