@@ -103,13 +103,8 @@ static sb_status run_job(const par_ctx *par, int verb, int argc, char **argv, ch
             printf("%llu\n", (unsigned long long)points);
     } else if (index >= 0) {
         /* One point of a sweep: the same job with the point's overrides. */
-        char out[4096], **ov = NULL;
-        int n = 0;
-        st = sb_sweep_point(cfg, sb_job_output(&job, out, sizeof out), (uint64_t)index, &ov, &n);
-        sb_config *pc = NULL;
-        if (!st)
-            st = sb_job_reload(&job, ov, n, &pc);
-        sb_sweep_point_free(ov, n);
+        sb_config *pc;
+        st = sb_sweep_point_config(&job, (uint64_t)index, &pc);
         if (!st) {
             sb_config_free(cfg);
             cfg = pc;

@@ -6,6 +6,7 @@
 #define SPIKEBRIDGE_TASKS_H
 
 #include "spikebridge/config.h"
+#include "spikebridge/data.h"
 #include "spikebridge/io.h"
 #include "spikebridge/par.h"
 
@@ -48,6 +49,10 @@ sb_status sb_job_finish_output(const sb_job *job, h5_out *f, sb_status st);
  * do. Any rank may call it; it reads the file serially. */
 int sb_job_already_done(const sb_job *job);
 
+/* Images of a split the job uses: data.train or data.test (0 = all),
+ * checked against what the dataset in dir holds. */
+sb_status sb_count_split(const sb_config *c, const char *dir, sb_split split, uint64_t *n);
+
 /* The job again with `extra` overrides after its own (a sweep point). */
 sb_status sb_job_reload(const sb_job *job, char *const *extra, int nextra, sb_config **cfg);
 
@@ -60,6 +65,9 @@ sb_status sb_sweep_size(const sb_config *cfg, uint64_t *points);
 sb_status sb_sweep_point(const sb_config *cfg, const char *job_output, uint64_t p,
                          char ***overrides, int *n);
 void sb_sweep_point_free(char **overrides, int n);
+/* The whole configuration of point p: the job with its overrides and the
+ * point's (free with sb_config_free). */
+sb_status sb_sweep_point_config(const sb_job *job, uint64_t p, sb_config **cfg);
 
 /* Collective over comm (one rank is enough): merges result files into one
  * table, sorted by their metric (test accuracy of train, mean-probability

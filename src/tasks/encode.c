@@ -66,18 +66,7 @@ static sb_status read_setup(const sb_job *job, encode_setup *s)
         return sb_fail(SB_ECONFIG, "%s: encode.w_max = %g is below encode.w_min = %g",
                        sb_cfg_where(c, "encode", "w_max"), s->w_max, s->w_min);
 
-    uint64_t available;
-    sb_status st = sb_dataset_count(s->dir, s->split, &available);
-    if (st)
-        return st;
-    const char *count_key = s->split == SB_SPLIT_TRAIN ? "train" : "test";
-    uint64_t want = (uint64_t)sb_cfg_int(c, "data", count_key);
-    if (want > available)
-        return sb_fail(SB_ECONFIG, "%s: data.%s = %llu but %s holds only %llu %s images",
-                       sb_cfg_where(c, "data", count_key), count_key, (unsigned long long)want,
-                       s->dir, (unsigned long long)available, sb_split_name(s->split));
-    s->images = want ? want : available;
-    return SB_OK;
+    return sb_count_split(c, s->dir, s->split, &s->images);
 }
 
 /* The integrate encoder's weights: the same on every rank, from the seed or

@@ -40,21 +40,6 @@ static sb_status parse_augment(const sb_config *c, ann_train_cfg *tc)
     return SB_OK;
 }
 
-sb_status sb_count_split(const sb_config *c, const char *dir, sb_split split, uint64_t *n)
-{
-    uint64_t available;
-    sb_status st = sb_dataset_count(dir, split, &available);
-    if (st)
-        return st;
-    const char *key = split == SB_SPLIT_TRAIN ? "train" : "test";
-    uint64_t want = (uint64_t)sb_cfg_int(c, "data", key);
-    if (want > available)
-        return sb_fail(SB_ECONFIG, "%s: data.%s = %llu but %s holds only %llu %s images",
-                       sb_cfg_where(c, "data", key), key, (unsigned long long)want, dir,
-                       (unsigned long long)available, sb_split_name(split));
-    *n = want ? want : available;
-    return SB_OK;
-}
 
 void sb_recipe_set_arch(sb_recipe *s, const char *name)
 {

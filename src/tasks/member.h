@@ -26,8 +26,6 @@ void sb_recipe_set_arch(sb_recipe *r, const char *name);
 sb_status sb_recipe_check_arch(const sb_recipe *r);
 void sb_recipe_tag(const sb_recipe *r, uint64_t member, char *tag, size_t len);
 
-sb_status sb_count_split(const sb_config *c, const char *dir, sb_split split, uint64_t *n);
-
 /* Trains member `member` (resuming from ckpt_path when it exists and
  * checkpoints are on). *complete says whether every epoch is done; then
  * *probs (test images x classes, malloc'd) and *accuracy are filled. */

@@ -202,6 +202,18 @@ void sb_sweep_point_free(char **overrides, int n)
     free(overrides);
 }
 
+sb_status sb_sweep_point_config(const sb_job *job, uint64_t p, sb_config **cfg)
+{
+    char out[4096], **ov = NULL;
+    int n = 0;
+    *cfg = NULL;
+    sb_status st = sb_sweep_point(job->cfg, sb_job_output(job, out, sizeof out), p, &ov, &n);
+    if (!st)
+        st = sb_job_reload(job, ov, n, cfg);
+    sb_sweep_point_free(ov, n);
+    return st;
+}
+
 sb_status sb_task_sweep_check(const sb_job *job)
 {
     sweep_def d;
@@ -209,15 +221,9 @@ sb_status sb_task_sweep_check(const sb_job *job)
     if (st)
         return st;
     /* Every point must be a valid job of its task. */
-    char out[4096];
-    sb_job_output(job, out, sizeof out);
     for (uint64_t p = 0; p < d.points && !st; p++) {
-        char **ov;
-        int n;
-        st = sb_sweep_point(job->cfg, out, p, &ov, &n);
-        sb_config *pc = NULL;
-        if (!st)
-            st = sb_job_reload(job, ov, n, &pc);
+        sb_config *pc;
+        st = sb_sweep_point_config(job, p, &pc);
         if (!st && p == 0) {
             sb_job pj = *job;
             pj.cfg = pc;
@@ -226,7 +232,6 @@ sb_status sb_task_sweep_check(const sb_job *job)
         if (st)
             sb_fail_context(st, "sweep point %llu", (unsigned long long)p);
         sb_config_free(pc);
-        sb_sweep_point_free(ov, n);
     }
     return st;
 }
@@ -268,20 +273,19 @@ sb_status sb_task_sweep_run(const sb_job *job)
     st = par_agree(st, par->comm);
     int quiet_log = sb_log_rank();
     for (uint64_t p = (uint64_t)group; !st && group < groups && p < d.points; p += (uint64_t)groups) {
-        char **ov;
-        int n;
-        sb_status ps = sb_sweep_point(job->cfg, out, p, &ov, &n);
-        sb_config *pc = NULL;
-        if (!ps)
-            ps = sb_job_reload(job, ov, n, &pc);
+        sb_config *pc;
+        sb_status ps = sb_sweep_point_config(job, p, &pc);
         if (!ps) {
             sb_job pj = *job;
             pj.cfg = pc;
             pj.par = &sub;
             /* Each group's first rank reports on its own points. */
             sb_log_init(sub.rank == 0 ? 0 : 1, sb_log_get_level());
-            sb_info("sweep: point %llu (group %d): %s%s%s", (unsigned long long)p, group, ov[0],
-                    n > 3 ? " " : "", n > 3 ? ov[1] : "");
+            char values[512] = "";
+            for (int k = 0; k < d.nkeys; k++)
+                snprintf(values + strlen(values), sizeof values - strlen(values), " %s=%s",
+                         d.key[k], d.values[k][value_of(&d, p, k)]);
+            sb_info("sweep: point %llu (group %d):%s", (unsigned long long)p, group, values);
             const sb_task *t = sb_task_find(sb_cfg_str(pc, "job", "task"));
             ps = t->check(&pj);
             if (!ps)
@@ -294,7 +298,6 @@ sb_status sb_task_sweep_run(const sb_job *job)
                     sb_last_error());
         }
         sb_config_free(pc);
-        sb_sweep_point_free(ov, n);
     }
     sb_log_init(quiet_log, sb_log_get_level());
     if (!st)

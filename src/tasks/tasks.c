@@ -87,6 +87,22 @@ int sb_job_already_done(const sb_job *job)
     return same;
 }
 
+sb_status sb_count_split(const sb_config *c, const char *dir, sb_split split, uint64_t *n)
+{
+    uint64_t available;
+    sb_status st = sb_dataset_count(dir, split, &available);
+    if (st)
+        return st;
+    const char *key = split == SB_SPLIT_TRAIN ? "train" : "test";
+    uint64_t want = (uint64_t)sb_cfg_int(c, "data", key);
+    if (want > available)
+        return sb_fail(SB_ECONFIG, "%s: data.%s = %llu but %s holds only %llu %s images",
+                       sb_cfg_where(c, "data", key), key, (unsigned long long)want, dir,
+                       (unsigned long long)available, sb_split_name(split));
+    *n = want ? want : available;
+    return SB_OK;
+}
+
 const char *sb_job_output(const sb_job *job, char *buf, size_t len)
 {
     const char *out = sb_cfg_str(job->cfg, "job", "output");
