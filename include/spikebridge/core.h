@@ -140,6 +140,9 @@ typedef enum {
     SB_STREAM_ANN_ORDER = 5,      /* entity: member; position: epoch (data order) */
     SB_STREAM_ANN_AUGMENT = 6,    /* entity: member * 2^32 + epoch; position: sample */
     SB_STREAM_SWEEP = 7,          /* entity: sweep point; position: swept key */
+    SB_STREAM_SNN_CONNECT = 8,    /* entity: projection * 2^40 + post gid */
+    SB_STREAM_SNN_INIT = 9,       /* entity: variable * 2^40 + neuron gid */
+    SB_STREAM_SNN_POISSON = 10,   /* entity: source group * 2^40 + source; position: draw */
     SB_STREAM_COUNT_
 } sb_stream_purpose;
 

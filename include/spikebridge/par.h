@@ -44,4 +44,30 @@ uint64_t par_sum_u64(uint64_t local, MPI_Comm comm);
  * rank order of first appearance. Free with free(). */
 char *par_hosts(MPI_Comm comm);
 
+/* ------------------------------------------------------------------ spike exchange */
+
+/* The one place where spikes cross ranks. A spike is a 64-bit key whose
+ * order is the delivery order (the engine packs (step offset, gid)); every
+ * rank contributes its keys in ascending order and receives the keys of all
+ * ranks merged in ascending order, so what follows does not depend on how
+ * neurons are spread over ranks. Buffers are kept between calls. */
+typedef struct {
+    int *counts, *displs; /* per rank */
+    uint64_t *recv, *merged;
+    size_t recv_cap, merged_cap;
+    int *heap;            /* merge heap of rank indices */
+    int *pos;             /* next key of each rank's run */
+} par_exchange;
+
+sb_status par_exchange_init(par_exchange *x, MPI_Comm comm);
+void par_exchange_free(par_exchange *x);
+/* Collective. keys: this rank's n keys, ascending. *all points into x (or to
+ * keys on one rank) and holds *nall keys until the next call. */
+sb_status par_exchange_spikes(par_exchange *x, MPI_Comm comm, const uint64_t *keys, size_t n,
+                              const uint64_t **all, size_t *nall);
+
+/* Collective. Gathers every rank's n doubles on rank 0 in rank order into a
+ * new buffer (*out, *nout; NULL and 0 elsewhere). */
+sb_status par_gather_f64(MPI_Comm comm, const double *buf, uint64_t n, double **out, uint64_t *nout);
+
 #endif

@@ -13,6 +13,8 @@ sb_status sb_task_ensemble_check(const sb_job *job);
 sb_status sb_task_ensemble_run(const sb_job *job);
 sb_status sb_task_sweep_check(const sb_job *job);
 sb_status sb_task_sweep_run(const sb_job *job);
+sb_status sb_task_simulate_check(const sb_job *job);
+sb_status sb_task_simulate_run(const sb_job *job);
 
 static const sb_task tasks[] = {
     {"encode", "encode images as spike trains (poisson, latency, integrate) into a SONATA file",
@@ -23,6 +25,8 @@ static const sb_task tasks[] = {
      sb_task_ensemble_check, sb_task_ensemble_run},
     {"sweep", "run the job once per point of [sweep], in groups of ranks, and collect the points",
      sb_task_sweep_check, sb_task_sweep_run},
+    {"simulate", "simulate a spiking network of populations, stimuli and projections; spikes to SONATA",
+     sb_task_simulate_check, sb_task_simulate_run},
 };
 
 const sb_task *sb_task_find(const char *name)

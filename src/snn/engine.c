@@ -1,0 +1,337 @@
+/* The simulation loop. One OpenMP team lives for the whole run; per step:
+ *
+ *   all threads   update their range of every population (steps 1–3)
+ *   barrier
+ *   master        collects local spikes, records, emits source spikes and,
+ *                 at the end of an exchange interval, exchanges neuron spikes
+ *                 and merges them with the source spikes of the interval
+ *   barrier
+ *   all threads   deliver the interval's spikes to their own targets, then
+ *                 plastic arrivals and postsynaptic plasticity of this step
+ *
+ * A thread only writes the state, rings, weights and queues of its own
+ * target ranges, so there are no atomics; spikes are delivered in (step, gid)
+ * order, and every target therefore sums its input in the same order for
+ * any number of ranks or threads. An interval never exceeds the smallest
+ * latency (delay + 1 step) of any projection, so a spike always arrives in a
+ * slot that has not been consumed yet. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_internal.h"
+
+/* Master-only state of a run. */
+typedef struct {
+    int64_t begin;         /* first step of this run */
+    int64_t batch_start;   /* first step of the current exchange interval */
+    const uint64_t *deliver;
+    size_t ndeliver;
+    int64_t deliver_base;  /* the interval the keys to deliver are relative to */
+    int64_t done;          /* steps completed */
+    snn_vec merged, srcbatch;
+    int halt;
+    sb_status st;
+} run_state;
+
+static void apply_currents(snn_net *net, int64_t step)
+{
+    for (int p = 0; p < net->npops; p++) {
+        snn_pop *pop = &net->pops[p];
+        int touched = 0;
+        for (int c = 0; c < net->ncur; c++)
+            touched |= net->cur[c].pop == p;
+        if (!touched)
+            continue;
+        for (size_t k = 0; k < pop->nlocal; k++) {
+            uint64_t i = snn_pop_index(pop, k);
+            double sum = 0;
+            for (int c = 0; c < net->ncur; c++) {
+                const snn_current *cu = &net->cur[c];
+                if (cu->pop == p && step >= cu->start && step < cu->stop && i >= cu->lo && i < cu->hi)
+                    sum += cu->amplitude;
+            }
+            pop->i_stim[k] = sum;
+        }
+    }
+}
+
+static int currents_change(const snn_net *net, int64_t step)
+{
+    for (int c = 0; c < net->ncur; c++)
+        if (net->cur[c].start == step || net->cur[c].stop == step)
+            return 1;
+    return 0;
+}
+
+/* [a, b) narrowed to the synapses whose target lies in [lo, hi). */
+static void narrow(const uint32_t *tgt, uint64_t *a, uint64_t *b, size_t lo, size_t hi)
+{
+    uint64_t l = *a, h = *b;
+    while (l < h) {
+        uint64_t m = l + (h - l) / 2;
+        if (tgt[m] < lo)
+            l = m + 1;
+        else
+            h = m;
+    }
+    uint64_t first = l;
+    h = *b;
+    while (l < h) {
+        uint64_t m = l + (h - l) / 2;
+        if (tgt[m] < hi)
+            l = m + 1;
+        else
+            h = m;
+    }
+    *a = first;
+    *b = l;
+}
+
+static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t batch_start)
+{
+    const int T = net->threads, S = net->nslots;
+    for (size_t x = 0; x < n; x++) {
+        int64_t s = batch_start + (int64_t)(keys[x] >> SNN_GID_BITS);
+        uint64_t gid = keys[x] & SNN_GID_MASK;
+        int g = snn_net_group_of(net, gid);
+        uint64_t i = gid - (g < net->npops ? net->pops[g].gid0 : net->src[g - net->npops].gid0);
+        for (int o = 0; o < net->nout_proj[g]; o++) {
+            int pi = net->out_proj[g][o];
+            snn_proj *pr = &net->proj[pi];
+            const size_t *b = net->part + (size_t)pr->post * (size_t)(T + 1);
+            uint64_t a = pr->row[i], e = pr->row[i + 1];
+            if (a == e)
+                continue;
+            if (T > 1)
+                narrow(pr->tgt, &a, &e, b[t], b[t + 1]);
+            if (pr->plast) {
+                for (uint64_t syn = a; syn < e; syn++) {
+                    int d = pr->delay ? pr->delay[syn] : pr->delay_const;
+                    snn_vec_push(&net->queue[pi][(s + d) % S][t], syn);
+                }
+                continue;
+            }
+            size_t nl = net->pops[pr->post].nlocal;
+            double *ring = pr->target == SNN_TARGET_EXC ? net->ring_e[pr->post] : net->ring_i[pr->post];
+            int s0 = (int)((s + 1) % S);
+            if (!pr->delay) {
+                int slot = (s0 + pr->delay_const) % S;
+                double *r = ring + (size_t)slot * nl;
+                for (uint64_t syn = a; syn < e; syn++)
+                    r[pr->tgt[syn]] += pr->w[syn];
+                continue;
+            }
+            for (uint64_t syn = a; syn < e; syn++) {
+                int slot = s0 + pr->delay[syn];
+                if (slot >= S)
+                    slot -= S;
+                ring[(size_t)slot * nl + pr->tgt[syn]] += pr->w[syn];
+            }
+        }
+    }
+}
+
+/* Plastic arrivals of step n, then the postsynaptic side of this step's
+ * spikes, for thread t's targets. */
+static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
+{
+    const int S = net->nslots;
+    for (int pi = 0; pi < net->nproj; pi++) {
+        snn_proj *pr = &net->proj[pi];
+        if (!pr->plast)
+            continue;
+        snn_vec *q = &net->queue[pi][n % S][t];
+        size_t nl = net->pops[pr->post].nlocal;
+        double *ring = (pr->target == SNN_TARGET_EXC ? net->ring_e[pr->post] : net->ring_i[pr->post]) +
+                       (size_t)((n + 1) % S) * nl;
+        for (size_t x = 0; x < q->n; x++) {
+            uint64_t syn = q->a[x];
+            ring[pr->tgt[syn]] += pr->w[syn];
+            pr->plast->rule->on_pre(pr->plast, pr->w, syn, pr->tgt[syn], n);
+        }
+        q->n = 0;
+    }
+    for (int p = 0; p < net->npops; p++) {
+        size_t c = net->tcount[t][p];
+        for (int pi = 0; pi < net->nproj; pi++) {
+            snn_proj *pr = &net->proj[pi];
+            if (!pr->plast || pr->post != p)
+                continue;
+            for (size_t x = 0; x < c; x++) {
+                size_t k = spk[x];
+                for (uint64_t cc = pr->col[k]; cc < pr->col[k + 1]; cc++)
+                    pr->plast->rule->on_post(pr->plast, pr->w, pr->col_syn[cc], k, n);
+                pr->plast->rule->on_post_done(pr->plast, k, n);
+            }
+        }
+        spk += c;
+    }
+}
+
+static sb_status record_step(snn_net *net, int64_t n)
+{
+    for (int r = 0; r < net->nrec; r++) {
+        snn_rec *rec = &net->rec[r];
+        if (rec->is_source)
+            continue;
+        const snn_pop *pop = &net->pops[rec->group];
+        for (int t = 0; t < net->threads; t++) {
+            const uint32_t *spk = net->tspk[t];
+            for (int p = 0; p < rec->group; p++)
+                spk += net->tcount[t][p];
+            for (size_t x = 0; x < net->tcount[t][rec->group]; x++)
+                if (!snn_vec_push(&rec->ids, snn_pop_index(pop, spk[x])) ||
+                    !snn_vec_push(&rec->steps, (uint64_t)n))
+                    return sb_fail(SB_ENOMEM, "no memory to record the spikes of %s", pop->name);
+        }
+    }
+    for (int i = 0; i < net->nprobe; i++) {
+        snn_prec *pr = &net->probe[i];
+        if (!pr->owned || (n + 1 - pr->start) % pr->every != 0)
+            continue;
+        if (pr->nvals == pr->capv) {
+            size_t c = pr->capv ? pr->capv * 2 : 1024;
+            double *a = realloc(pr->vals, c * sizeof *a);
+            if (!a)
+                return sb_fail(SB_ENOMEM, "no memory to record %s", net->pops[pr->pop].name);
+            pr->vals = a;
+            pr->capv = c;
+        }
+        pr->vals[pr->nvals++] = net->pops[pr->pop].var[pr->probe.var][pr->local];
+    }
+    return SB_OK;
+}
+
+static sb_status record_sources(snn_net *net, size_t from, int64_t n)
+{
+    if (net->par.rank != 0)
+        return SB_OK;
+    for (int r = 0; r < net->nrec; r++) {
+        snn_rec *rec = &net->rec[r];
+        if (!rec->is_source)
+            continue;
+        const snn_source *s = &net->src[rec->group];
+        for (size_t x = from; x < net->srcspk.n; x++) {
+            uint64_t gid = net->srcspk.a[x];
+            if (gid >= s->gid0 && gid < s->gid0 + s->n &&
+                (!snn_vec_push(&rec->ids, gid - s->gid0) || !snn_vec_push(&rec->steps, (uint64_t)n)))
+                return sb_fail(SB_ENOMEM, "no memory to record the spikes of %s", s->name);
+        }
+    }
+    return SB_OK;
+}
+
+/* Merges two ascending key lists into out. */
+static sb_status merge(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, snn_vec *out)
+{
+    out->n = 0;
+    size_t i = 0, j = 0;
+    while (i < na || j < nb) {
+        uint64_t x = j >= nb || (i < na && a[i] <= b[j]) ? a[i++] : b[j++];
+        if (!snn_vec_push(out, x))
+            return sb_fail(SB_ENOMEM, "no memory for %zu spikes", na + nb);
+    }
+    return SB_OK;
+}
+
+/* Everything the master does between the two barriers of step n. */
+static void master_phase(snn_net *net, run_state *rs, int64_t n, int64_t end, sb_progress *prog,
+                         int64_t sync)
+{
+    rs->ndeliver = 0;
+    rs->done = n;
+    uint64_t off = (uint64_t)(n - rs->batch_start) << SNN_GID_BITS;
+    for (int p = 0; p < net->npops; p++) {
+        const snn_pop *pop = &net->pops[p];
+        for (int t = 0; t < net->threads; t++) {
+            const uint32_t *spk = net->tspk[t];
+            for (int q = 0; q < p; q++)
+                spk += net->tcount[t][q];
+            size_t c = net->tcount[t][p];
+            net->count[p] += c;
+            for (size_t x = 0; x < c; x++)
+                if (!snn_vec_push(&net->pending, off | (pop->gid0 + snn_pop_index(pop, spk[x])))) {
+                    rs->st = sb_fail(SB_ENOMEM, "no memory for the spikes of %s", pop->name);
+                    return;
+                }
+        }
+    }
+    if ((rs->st = record_step(net, n)))
+        return;
+    size_t from = net->srcspk.n;
+    for (int i = 0; i < net->nsrc; i++)
+        if ((rs->st = snn_source_emit(&net->src[i], n, net->dt, net->seed, &net->srcspk)))
+            return;
+    if ((rs->st = record_sources(net, from, n)))
+        return;
+    for (size_t x = from; x < net->srcspk.n; x++)
+        net->srcspk.a[x] |= off;
+    if (currents_change(net, n + 1))
+        apply_currents(net, n + 1);
+    if ((n + 1) % net->interval == 0 || n + 1 == end) {
+        const uint64_t *all;
+        size_t nall;
+        rs->st = par_exchange_spikes(&net->xch, net->par.comm, net->pending.a, net->pending.n, &all, &nall);
+        if (!rs->st)
+            rs->st = merge(all, nall, net->srcspk.a, net->srcspk.n, &rs->merged);
+        if (rs->st)
+            return;
+        rs->deliver = rs->merged.a;
+        rs->ndeliver = rs->merged.n;
+        rs->deliver_base = rs->batch_start;
+        rs->batch_start = n + 1;
+        net->pending.n = net->srcspk.n = 0;
+    }
+    if ((n + 1) % sync == 0 && n + 1 < end) {
+        int stop = sb_stop_requested(), any = 0;
+        MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, net->par.comm);
+        rs->halt = any;
+        sb_progress_update(prog, (double)(n + 1 - rs->begin));
+    }
+    rs->done = n + 1;
+}
+
+sb_status snn_net_run(snn_net *net, int64_t steps)
+{
+    const int64_t begin = net->step, end = net->step + steps;
+    /* safe points (stop requests, progress) fall on interval ends */
+    const int64_t sync = ((1000 + net->interval - 1) / net->interval) * net->interval;
+    run_state rs = {.begin = begin, .batch_start = begin, .done = begin};
+    sb_progress prog;
+    sb_progress_begin(&prog, "simulate", "steps", (double)steps, (double)steps);
+    apply_currents(net, begin);
+#pragma omp parallel num_threads(net->threads)
+    {
+        const int t = omp_get_thread_num();
+        for (int64_t n = begin; n < end; n++) {
+            uint32_t *out = net->tspk[t];
+            for (int p = 0; p < net->npops; p++) {
+                snn_pop *pop = &net->pops[p];
+                const size_t *b = net->part + (size_t)p * (size_t)(net->threads + 1);
+                size_t off = (size_t)(n % net->nslots) * pop->nlocal;
+                size_t c = pop->model->step(pop, b[t], b[t + 1], net->ring_e[p] + off,
+                                            net->ring_i[p] + off, out);
+                net->tcount[t][p] = c;
+                out += c;
+            }
+#pragma omp barrier
+#pragma omp master
+            master_phase(net, &rs, n, end, &prog, sync);
+#pragma omp barrier
+            if (rs.st)
+                break;
+            if (rs.ndeliver)
+                deliver(net, t, rs.deliver, rs.ndeliver, rs.deliver_base);
+            plasticity(net, t, n, net->tspk[t]);
+            if (rs.halt)
+                break;
+        }
+    }
+    net->step = rs.done;
+    snn_vec_free(&rs.merged);
+    if (rs.st)
+        return rs.st;
+    sb_progress_end(&prog);
+    return rs.halt ? SB_EINTERRUPTED : SB_OK;
+}

@@ -1,0 +1,57 @@
+/* Pair-based STDP with exponential traces (Song, Miller & Abbott 2000;
+ * Morrison et al. 2008 for the variants):
+ *   presynaptic arrival:  x_pre ← x_pre + 1 (nearest: 1);  w ← w − A−·f−(w)·x_post
+ *   postsynaptic spike:   w ← w + A+·f+(w)·x_pre;  x_post ← x_post + 1 (nearest: 1)
+ * additive: f± = 1; multiplicative: f+ = w_max − w, f− = w − w_min. For one
+ * pair at Δ = t_post − t_pre the additive change is A+·exp(−Δ/τ_pre) for
+ * Δ ≥ 0 and −A−·exp(Δ/τ_post) for Δ < 0. Arrivals are handled before the
+ * post spikes of the same step, so Δ = 0 potentiates. */
+#include <math.h>
+
+#include "spikebridge/snn.h"
+
+double snn_trace_decay(double x, int64_t then, int64_t now, double dt, double tau)
+{
+    if (x == 0 || now == then)
+        return x;
+    return x * exp(-(double)(now - then) * dt / tau);
+}
+
+static float clip(double w, const snn_plast_params *p)
+{
+    return (float)(w < p->w_min ? p->w_min : w > p->w_max ? p->w_max : w);
+}
+
+static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
+{
+    const snn_plast_params *p = &pl->p;
+    double x = snn_trace_decay(pl->pre[s], pl->pre_step[s], step, pl->dt, p->tau_pre);
+    pl->pre[s] = (float)(p->pairing == SNN_STDP_NEAREST ? 1.0 : x + 1.0);
+    pl->pre_step[s] = step;
+    if (pl->frozen)
+        return;
+    double post = snn_trace_decay(pl->post1[j], pl->post_step[j], step, pl->dt, p->tau_post);
+    double f = p->mode == SNN_STDP_MULTIPLICATIVE ? w[s] - p->w_min : 1.0;
+    w[s] = clip(w[s] - p->a_minus * f * post, p);
+}
+
+static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
+{
+    (void)j;
+    const snn_plast_params *p = &pl->p;
+    if (pl->frozen)
+        return;
+    double pre = snn_trace_decay(pl->pre[s], pl->pre_step[s], step, pl->dt, p->tau_pre);
+    double f = p->mode == SNN_STDP_MULTIPLICATIVE ? p->w_max - w[s] : 1.0;
+    w[s] = clip(w[s] + p->a_plus * f * pre, p);
+}
+
+static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)
+{
+    const snn_plast_params *p = &pl->p;
+    double x = snn_trace_decay(pl->post1[j], pl->post_step[j], step, pl->dt, p->tau_post);
+    pl->post1[j] = p->pairing == SNN_STDP_NEAREST ? 1.0 : x + 1.0;
+    pl->post_step[j] = step;
+}
+
+const snn_rule snn_rule_stdp = {"stdp", on_pre, on_post, on_post_done};
