@@ -83,13 +83,19 @@ typedef struct {
     /* Precomputes per-step constants into pop->c. */
     void (*prepare)(snn_pop *pop, double dt);
     /* Steps 1–3 for local neurons [lo, hi): adds the arrived input in_e/in_i
-     * (and zeroes it: the ring slot is reused), integrates, thresholds and
-     * resets; writes the local indices of the neurons that spiked to out
-     * (ascending) and returns their count. */
+     * (and zeroes it: the ring slot is reused; both NULL when nothing is
+     * waiting there), integrates, thresholds and resets; writes the local
+     * indices of the neurons that spiked to out (ascending) and returns
+     * their count. */
     size_t (*step)(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_i, uint32_t *out);
+    /* The state variables that excitatory and inhibitory input add to, so
+     * that input for the very next step can be added there directly
+     * instead of through the ring (-1: always through the ring). */
+    int direct_exc, direct_inh;
 } snn_neuron_model;
 
 const snn_neuron_model *snn_neuron_model_find(const char *name);
+
 extern const snn_neuron_model snn_neuron_lif_cuba, snn_neuron_lif_coba, snn_neuron_if;
 
 /* Recordable state variables. */
@@ -107,7 +113,10 @@ struct snn_pop {
     size_t nlocal;         /* neurons this rank owns */
     double *var[SNN_VAR_COUNT_]; /* per local neuron: v, ge, gi, θ */
     double *i_stim;        /* per local neuron: current stimuli now on (mV) */
-    int32_t *refr;         /* steps of refractoriness left */
+    int has_stim;          /* some current stimulus targets this population */
+    double *refr;          /* refractory state (lif_cuba: the step it is frozen until,
+                              others: steps left); a double so that it vectorises with v */
+    int64_t now;           /* the step being computed (set by the engine) */
     int theta_frozen;      /* 1: θ neither grows nor decays (testing phase) */
     double c[8];           /* model constants for dt (prepare) */
 };

@@ -88,9 +88,24 @@ static void narrow(const uint32_t *tgt, uint64_t *a, uint64_t *b, size_t lo, siz
     *b = l;
 }
 
-static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t batch_start)
+/* Where input for local neuron range of thread t arrives in `slot`: the
+ * state variable itself when the slot is the next step's and the model
+ * allows it, otherwise the ring (then marked for the update to read). */
+static double *input_at(snn_net *net, int t, const snn_proj *pr, int slot, int next)
 {
-    const int T = net->threads, S = net->nslots;
+    snn_pop *post = &net->pops[pr->post];
+    int var = pr->target == SNN_TARGET_EXC ? post->model->direct_exc : post->model->direct_inh;
+    if (slot == next && var >= 0)
+        return post->var[var];
+    net->dirty[((size_t)t * (size_t)net->npops + (size_t)pr->post) * (size_t)net->nslots + (size_t)slot] = 1;
+    return (pr->target == SNN_TARGET_EXC ? net->ring_e[pr->post] : net->ring_i[pr->post]) +
+           (size_t)slot * post->nlocal;
+}
+
+static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t batch_start,
+                    int64_t now)
+{
+    const int T = net->threads, S = net->nslots, next = (int)((now + 1) % S);
     for (size_t x = 0; x < n; x++) {
         int64_t s = batch_start + (int64_t)(keys[x] >> SNN_GID_BITS);
         uint64_t gid = keys[x] & SNN_GID_MASK;
@@ -112,12 +127,9 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
                 }
                 continue;
             }
-            size_t nl = net->pops[pr->post].nlocal;
-            double *ring = pr->target == SNN_TARGET_EXC ? net->ring_e[pr->post] : net->ring_i[pr->post];
             int s0 = (int)((s + 1) % S);
             if (!pr->delay) {
-                int slot = (s0 + pr->delay_const) % S;
-                double *r = ring + (size_t)slot * nl;
+                double *r = input_at(net, t, pr, (s0 + pr->delay_const) % S, next);
                 for (uint64_t syn = a; syn < e; syn++)
                     r[pr->tgt[syn]] += pr->w[syn];
                 continue;
@@ -126,7 +138,7 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
                 int slot = s0 + pr->delay[syn];
                 if (slot >= S)
                     slot -= S;
-                ring[(size_t)slot * nl + pr->tgt[syn]] += pr->w[syn];
+                input_at(net, t, pr, slot, next)[pr->tgt[syn]] += pr->w[syn];
             }
         }
     }
@@ -142,9 +154,10 @@ static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
         if (!pr->plast)
             continue;
         snn_vec *q = &net->queue[pi][n % S][t];
-        size_t nl = net->pops[pr->post].nlocal;
-        double *ring = (pr->target == SNN_TARGET_EXC ? net->ring_e[pr->post] : net->ring_i[pr->post]) +
-                       (size_t)((n + 1) % S) * nl;
+        if (!q->n)
+            continue;
+        int next = (int)((n + 1) % S);
+        double *ring = input_at(net, t, pr, next, next);
         for (size_t x = 0; x < q->n; x++) {
             uint64_t syn = q->a[x];
             ring[pr->tgt[syn]] += pr->w[syn];
@@ -290,6 +303,8 @@ static void master_phase(snn_net *net, run_state *rs, int64_t n, int64_t end, sb
         sb_progress_update(prog, (double)(n + 1 - rs->begin));
     }
     rs->done = n + 1;
+    for (int p = 0; p < net->npops; p++)
+        net->pops[p].now = n + 1;
 }
 
 sb_status snn_net_run(snn_net *net, int64_t steps)
@@ -301,6 +316,8 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
     sb_progress prog;
     sb_progress_begin(&prog, "simulate", "steps", (double)steps, (double)steps);
     apply_currents(net, begin);
+    for (int p = 0; p < net->npops; p++)
+        net->pops[p].now = begin;
 #pragma omp parallel num_threads(net->threads)
     {
         const int t = omp_get_thread_num();
@@ -309,9 +326,12 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
             for (int p = 0; p < net->npops; p++) {
                 snn_pop *pop = &net->pops[p];
                 const size_t *b = net->part + (size_t)p * (size_t)(net->threads + 1);
-                size_t off = (size_t)(n % net->nslots) * pop->nlocal;
-                size_t c = pop->model->step(pop, b[t], b[t + 1], net->ring_e[p] + off,
-                                            net->ring_i[p] + off, out);
+                size_t slot = (size_t)(n % net->nslots), off = slot * pop->nlocal;
+                uint8_t *dirty = net->dirty + ((size_t)t * (size_t)net->npops + (size_t)p) *
+                                                  (size_t)net->nslots + slot;
+                size_t c = pop->model->step(pop, b[t], b[t + 1], *dirty ? net->ring_e[p] + off : NULL,
+                                            *dirty ? net->ring_i[p] + off : NULL, out);
+                *dirty = 0;
                 net->tcount[t][p] = c;
                 out += c;
             }
@@ -322,7 +342,7 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
             if (rs.st)
                 break;
             if (rs.ndeliver)
-                deliver(net, t, rs.deliver, rs.ndeliver, rs.deliver_base);
+                deliver(net, t, rs.deliver, rs.ndeliver, rs.deliver_base, n);
             plasticity(net, t, n, net->tspk[t]);
             if (rs.halt)
                 break;

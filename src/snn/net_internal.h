@@ -50,6 +50,7 @@ struct snn_net {
     snn_proj *proj;
 
     double **ring_e, **ring_i; /* per pop: [nslots][nlocal] arriving input */
+    uint8_t *dirty;            /* [threads][npops][nslots]: a thread wrote into its part of a slot */
     size_t *part;              /* per pop: threads + 1 bounds of local ranges */
     int threads;
 

@@ -168,6 +168,7 @@ static sb_status build_current(snn_net *net, snn_current *c, const sb_config *cf
         c->lo = a;
         c->hi = b;
     }
+    net->pops[c->pop].has_stim = 1;
     if (c->stop <= c->start)
         return sb_fail(SB_ECONFIG, "%s: stop must be after start", where);
     return SB_OK;
@@ -268,8 +269,9 @@ static sb_status build_engine(snn_net *net)
     net->tspk = SB_CALLOC((size_t)T, sizeof *net->tspk);
     net->tcount = SB_CALLOC((size_t)T, sizeof *net->tcount);
     net->queue = SB_CALLOC((size_t)net->nproj + 1, sizeof *net->queue);
+    net->dirty = SB_CALLOC((size_t)T * (size_t)net->npops * (size_t)net->nslots + 1, 1);
     if (!net->ring_e || !net->ring_i || !net->part || !net->count || !net->out_proj ||
-        !net->nout_proj || !net->tspk || !net->tcount || !net->queue)
+        !net->nout_proj || !net->tspk || !net->tcount || !net->queue || !net->dirty)
         return SB_ENOMEM;
     size_t maxrange = 0;
     for (int p = 0; p < net->npops; p++) {
@@ -409,6 +411,7 @@ void snn_net_free(snn_net *net)
     free(net->proj);
     free(net->ring_e);
     free(net->ring_i);
+    free(net->dirty);
     free(net->part);
     free(net->count);
     free(net->out_proj);

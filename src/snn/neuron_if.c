@@ -29,14 +29,17 @@ static void prepare(snn_pop *pop, double dt)
 static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_i, uint32_t *out)
 {
     const double dt = pop->c[DRIVE], th = pop->p.v_th, iext = pop->p.i_ext;
-    const int32_t ref = (int32_t)pop->c[REF];
+    const double ref = pop->c[REF];
     double *restrict v = pop->var[SNN_VAR_V];
     const double *restrict istim = pop->i_stim;
-    int32_t *restrict refr = pop->refr;
+    double *restrict refr = pop->refr;
     size_t n = 0;
     for (size_t k = lo; k < hi; k++) {
-        double in = in_e[k] + in_i[k];
-        in_e[k] = in_i[k] = 0;
+        double in = 0;
+        if (in_e) {
+            in = in_e[k] + in_i[k];
+            in_e[k] = in_i[k] = 0;
+        }
         if (refr[k] > 0) {
             refr[k]--;
             continue;
@@ -53,4 +56,4 @@ static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_
 
 const snn_neuron_model snn_neuron_if = {
     "if", "non-leaky integrate-and-fire, reset by subtraction (ANN->SNN conversion)", valid, prepare,
-    step};
+    step, -1, -1};

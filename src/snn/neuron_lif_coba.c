@@ -38,17 +38,21 @@ static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_
     const double de = pop->c[DE], di = pop->c[DI], dk = pop->c[4];
     const double dth = pop->theta_frozen ? 1.0 : pop->c[DTH];
     const double plus = pop->theta_frozen ? 0.0 : pop->p.theta_plus;
-    const int32_t ref = (int32_t)pop->c[REF];
+    const double ref = pop->c[REF];
     const double rest = pop->p.v_rest, th = pop->p.v_th, reset = pop->p.v_reset;
     const double ee = pop->p.e_exc, ei = pop->p.e_inh, iext = pop->p.i_ext;
     double *restrict v = pop->var[SNN_VAR_V], *restrict ge = pop->var[SNN_VAR_GE];
     double *restrict gi = pop->var[SNN_VAR_GI], *restrict theta = pop->var[SNN_VAR_THETA];
     const double *restrict istim = pop->i_stim;
-    int32_t *restrict refr = pop->refr;
+    double *restrict refr = pop->refr;
     size_t n = 0;
     for (size_t k = lo; k < hi; k++) {
-        double e = ge[k] + in_e[k], i = gi[k] + in_i[k];
-        in_e[k] = in_i[k] = 0;
+        double e = ge[k], i = gi[k];
+        if (in_e) {
+            e += in_e[k];
+            i += in_i[k];
+            in_e[k] = in_i[k] = 0;
+        }
         theta[k] *= dth;
         if (refr[k] > 0) {
             refr[k]--;
@@ -71,4 +75,4 @@ static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_
 
 const snn_neuron_model snn_neuron_lif_coba = {
     "lif_coba", "LIF, conductance-based synapses, adaptive threshold (Diehl & Cook)", valid, prepare,
-    step};
+    step, SNN_VAR_GE, SNN_VAR_GI};

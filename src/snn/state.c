@@ -59,7 +59,7 @@ static sb_status describe(snn_net *net, blobs *bl, const int64_t *sizes, int sav
         size_t nl = pop->nlocal, cells = (size_t)net->nslots * nl;
         for (int v = 0; v < SNN_VAR_COUNT_; v++)
             ok = ok && add(bl, H5T_NATIVE_DOUBLE, pop->var[v], nl, 0, "pop%d/var%d", p, v);
-        ok = ok && add(bl, H5T_NATIVE_INT32, pop->refr, nl, 0, "pop%d/refr%d", p, 0);
+        ok = ok && add(bl, H5T_NATIVE_DOUBLE, pop->refr, nl, 0, "pop%d/refr%d", p, 0);
         ok = ok && add(bl, H5T_NATIVE_DOUBLE, net->ring_e[p], cells, 0, "pop%d/ring%d", p, 0);
         ok = ok && add(bl, H5T_NATIVE_DOUBLE, net->ring_i[p], cells, 0, "pop%d/ring%d", p, 1);
         ok = ok && add(bl, H5T_NATIVE_UINT64, &net->count[p], 1, 0, "pop%d/count%d", p, 0);
@@ -263,8 +263,11 @@ sb_status snn_net_load(snn_net *net, const char *dir, const char *tag, int *load
         st = h5_ckpt_load(path, tag, bl->b, bl->n);
     if (!st)
         st = requeue(net, bl);
-    if (!st)
+    if (!st) {
         net->step = step;
+        /* rings may hold input: let every update read them */
+        memset(net->dirty, 1, (size_t)net->threads * (size_t)net->npops * (size_t)net->nslots);
+    }
     if (bl)
         drop(bl);
     free(bl);

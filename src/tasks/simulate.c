@@ -130,11 +130,9 @@ static sb_status write_summary(const sb_job *job, snn_net *net, hid_t file, cons
         events += n;
     }
     H5Gclose(g);
-    char b1[32], b2[32];
-    sb_info("simulate: %g ms in %s (real-time factor %.3g), construction %s; %llu synapses, "
+    sb_info("simulate: %g ms in %.3f s (real-time factor %.3g), construction %.3f s; %llu synapses, "
             "%.1f bytes each, peak RSS %.0f MiB per rank",
-            T, sb_format_duration(tm->sim_s, b1, sizeof b1), tm->sim_s > 0 ? T * 1e-3 / tm->sim_s : 0,
-            sb_format_duration(tm->build_s, b2, sizeof b2), (unsigned long long)syn,
+            T, tm->sim_s, tm->sim_s > 0 ? T * 1e-3 / tm->sim_s : 0, tm->build_s, (unsigned long long)syn,
             syn ? (double)bytes / (double)syn : 0, rss_max / 1048576.0);
     (void)events;
     return st;
