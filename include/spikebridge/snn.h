@@ -22,7 +22,9 @@
  * One step n (time n·dt → (n+1)·dt), the same order as Brian2's schedule:
  *   1. inputs that arrived during step n-1 are added to ge/gi (or v for IF);
  *   2. every neuron integrates over dt; a neuron in its refractory period
- *      keeps v clamped at v_reset (its conductances still decay);
+ *      keeps v clamped at v_reset (its conductances still decay); as in
+ *      Brian2, the period counts the step of the spike, so t_ref = R steps
+ *      freezes the R - 1 updates after it;
  *   3. threshold: v > v_th + θ (IF: v ≥ v_th) spikes; reset (v = v_reset, IF:
  *      v -= v_th), the refractory counter starts, θ += θ_plus;
  *   4. stimulus sources emit their spikes of step n;

@@ -47,7 +47,7 @@ static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_
         v[k] += in + (iext + istim[k]) * dt;
         if (v[k] >= th) {
             v[k] -= th;
-            refr[k] = ref;
+            refr[k] = ref > 0 ? ref - 1 : 0;
             out[n++] = (uint32_t)k;
         }
     }

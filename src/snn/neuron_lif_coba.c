@@ -62,7 +62,7 @@ static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_
             v[k] = vinf + (v[k] - vinf) * exp(-dk * g);
             if (v[k] > th + theta[k]) {
                 v[k] = reset;
-                refr[k] = ref;
+                refr[k] = ref > 0 ? ref - 1 : 0;
                 theta[k] += plus;
                 out[n++] = (uint32_t)k;
             }

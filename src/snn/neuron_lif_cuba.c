@@ -96,7 +96,7 @@ static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict 
 {
     const consts q = {c[EM], c[AE], c[AI], c[DE], c[DI], p->v_rest, p->i_ext * (1 - c[EM]),
                       1 - c[EM], (double)now};
-    const double th = p->v_th, reset = p->v_reset, thaw = (double)now + c[REF] + 1;
+    const double th = p->v_th, reset = p->v_reset, thaw = (double)now + c[REF];
     size_t m = 0;
     for (size_t b = 0; b < n; b += 256) {
         size_t e = n - b < 256 ? n : b + 256;

@@ -34,8 +34,13 @@ sim_s, both modes: Brian2's own measurement of the simulation loop of the
 build_s:
   - runtime: wall time from before the NeuronGroup is created to after the
     last Synapses.connect() returns (includes numpy index generation for
-    conn=indegree, initial values, and the code generation/compilation of the
-    connect code objects).
+    conn=indegree, initial values, and code generation of the connect code
+    objects).  Brian2 compiles a Cython extension per code object, cached in
+    ~/.cython/brian_extensions under a hash of the code, which has constants
+    such as p = 80/N inlined: the first connect() at a new N costs ~10 s of
+    compilation on this machine.  So the identical network is first built once
+    untimed and thrown away (time in the '#' line as warmup_build_s; disable
+    with --no-warmup), then the RNGs are re-seeded and the timed build runs.
   - standalone: Python only describes the network, the work happens in the
     binary.  build_s is measured inside the binary with CLOCK_MONOTONIC (code
     inserted with device.insert_code) from the start of main() - before
@@ -47,6 +52,7 @@ build_s:
 """
 
 import argparse
+import gc
 import os
 import shutil
 import sys
@@ -66,6 +72,9 @@ def parse_args():
                     default=int(os.environ.get('BRIAN_MAKE_JOBS', '1')),
                     help='parallel jobs for the standalone compile '
                          '(default $BRIAN_MAKE_JOBS or 1; Brian2 itself uses an unbounded -j)')
+    ap.add_argument('--no-warmup', action='store_true',
+                    help='runtime mode: no untimed warm-up construction, so build_s '
+                         'includes any Cython compilation of the connect code')
     return ap.parse_args()
 
 
@@ -88,6 +97,63 @@ def fixed_indegree(rng, n_post, k, pool):
     return pre, post
 
 
+def build_network(args, rng):
+    """NeuronGroup + E and I Synapses, connected.  Explicit object names so
+    the generated code (and so the Cython cache key) is the same each time."""
+    from brian2 import NeuronGroup, Synapses, ms, mV
+    N = args.n
+    NE = int(round(0.8 * N))
+    NI = N - NE
+    KE, KI = 64, 16
+    p = 80.0 / N
+    if args.net == 'cuba':
+        # Brian2 examples/CUBA.py
+        ns = dict(taum=20 * ms, taue=5 * ms, taui=10 * ms,
+                  Vt=-50 * mV, Vr=-60 * mV, El=-49 * mV,
+                  we=(60 * 0.27 / 10) * mV, wi=(-20 * 4.5 / 10) * mV)
+        eqs = '''
+        dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
+        dge/dt = -ge/taue : volt
+        dgi/dt = -gi/taui : volt
+        '''
+    else:
+        # Brette et al. 2007, benchmark 1 (COBA); conductances
+        # dimensionless, in units of the leak conductance.
+        ns = dict(taum=20 * ms, taue=5 * ms, taui=10 * ms,
+                  Vt=-50 * mV, Vr=-60 * mV, El=-60 * mV,
+                  Ee=0 * mV, Ei=-80 * mV, we=0.6, wi=6.7)
+        eqs = '''
+        dv/dt  = ((El-v) + ge*(Ee-v) + gi*(Ei-v))/taum : volt (unless refractory)
+        dge/dt = -ge/taue : 1
+        dgi/dt = -gi/taui : 1
+        '''
+    method = 'exact' if args.net == 'cuba' else 'exponential_euler'
+    P = NeuronGroup(N, eqs, threshold='v > Vt', reset='v = Vr',
+                    refractory=5 * ms, method=method, namespace=ns,
+                    name='vanet')
+    P.v = 'Vr + rand()*(Vt - Vr)'
+    if args.net == 'cuba':
+        P.ge = 0 * mV
+        P.gi = 0 * mV
+    else:
+        # Brette's kick-start, negative values clipped to 0
+        P.ge = 'clip(4 + 1.5*randn(), 0, inf)'
+        P.gi = 'clip(20 + 12*randn(), 0, inf)'
+    Pe = P[:NE]
+    Pi = P[NE:]
+    Ce = Synapses(Pe, P, on_pre='ge += we', namespace=ns, name='vanet_syn_e')
+    Ci = Synapses(Pi, P, on_pre='gi += wi', namespace=ns, name='vanet_syn_i')
+    if args.conn == 'prob':
+        Ce.connect(p=p)
+        Ci.connect(p=p)
+    else:
+        pre_e, post_e = fixed_indegree(rng, N, KE, NE)
+        pre_i, post_i = fixed_indegree(rng, N, KI, NI)
+        Ce.connect(i=pre_e, j=post_e)
+        Ci.connect(i=pre_i, j=post_i)
+    return P, Ce, Ci
+
+
 def main():
     args = parse_args()
     # Real stdout for the result lines; everything else written to fd 1
@@ -100,15 +166,10 @@ def main():
     warnings.filterwarnings('ignore', category=FutureWarning)
     import numpy as np
     from brian2 import (prefs, set_device, device, seed, defaultclock,
-                        NeuronGroup, Synapses, SpikeMonitor, Network,
-                        ms, mV, second)
+                        SpikeMonitor, Network, ms, second)
     import brian2
 
     N = args.n
-    NE = int(round(0.8 * N))
-    NI = N - NE
-    KE, KI = 64, 16
-    p = 80.0 / N
     duration = args.duration_ms * ms
 
     tmpdir = None
@@ -145,56 +206,25 @@ clock_gettime(CLOCK_MONOTONIC, &_sb_t2);
         prefs.codegen.target = target
 
     try:
-        seed(args.seed)
-        rng = np.random.default_rng(args.seed)
         defaultclock.dt = 0.1 * ms
 
+        method = 'exact' if args.net == 'cuba' else 'exponential_euler'
+        build_cold_s = None
+        if args.mode == 'runtime' and not args.no_warmup:
+            # Untimed warm-up: Brian2 runtime compiles a Cython extension per
+            # code object, keyed on the generated code, which has constants
+            # such as p = 80/N inlined; a cold cache adds ~10 s of compilation
+            # to the first connect() at every new N.  Build the identical
+            # network once, throw it away and re-seed, so build_s measures
+            # construction only.  The cold time is reported in a '#' line.
+            t0 = time.perf_counter()
+            build_network(args, np.random.default_rng(args.seed))
+            build_cold_s = time.perf_counter() - t0
+            gc.collect()
+        seed(args.seed)
+        rng = np.random.default_rng(args.seed)
         t0 = time.perf_counter()
-        if args.net == 'cuba':
-            # Brian2 examples/CUBA.py
-            ns = dict(taum=20 * ms, taue=5 * ms, taui=10 * ms,
-                      Vt=-50 * mV, Vr=-60 * mV, El=-49 * mV,
-                      we=(60 * 0.27 / 10) * mV, wi=(-20 * 4.5 / 10) * mV)
-            eqs = '''
-            dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
-            dge/dt = -ge/taue : volt
-            dgi/dt = -gi/taui : volt
-            '''
-            method = 'exact'
-        else:
-            # Brette et al. 2007, benchmark 1 (COBA); conductances
-            # dimensionless, in units of the leak conductance.
-            ns = dict(taum=20 * ms, taue=5 * ms, taui=10 * ms,
-                      Vt=-50 * mV, Vr=-60 * mV, El=-60 * mV,
-                      Ee=0 * mV, Ei=-80 * mV, we=0.6, wi=6.7)
-            eqs = '''
-            dv/dt  = ((El-v) + ge*(Ee-v) + gi*(Ei-v))/taum : volt (unless refractory)
-            dge/dt = -ge/taue : 1
-            dgi/dt = -gi/taui : 1
-            '''
-            method = 'exponential_euler'
-        P = NeuronGroup(N, eqs, threshold='v > Vt', reset='v = Vr',
-                        refractory=5 * ms, method=method, namespace=ns)
-        P.v = 'Vr + rand()*(Vt - Vr)'
-        if args.net == 'cuba':
-            P.ge = 0 * mV
-            P.gi = 0 * mV
-        else:
-            # Brette's kick-start, negative values clipped to 0
-            P.ge = 'clip(4 + 1.5*randn(), 0, inf)'
-            P.gi = 'clip(20 + 12*randn(), 0, inf)'
-        Pe = P[:NE]
-        Pi = P[NE:]
-        Ce = Synapses(Pe, P, on_pre='ge += we', namespace=ns)
-        Ci = Synapses(Pi, P, on_pre='gi += wi', namespace=ns)
-        if args.conn == 'prob':
-            Ce.connect(p=p)
-            Ci.connect(p=p)
-        else:
-            pre_e, post_e = fixed_indegree(rng, N, KE, NE)
-            pre_i, post_i = fixed_indegree(rng, N, KI, NI)
-            Ce.connect(i=pre_e, j=post_e)
-            Ci.connect(i=pre_i, j=post_i)
+        P, Ce, Ci = build_network(args, rng)
         if args.mode == 'standalone':
             device.insert_code('main', 'clock_gettime(CLOCK_MONOTONIC, &_sb_t1);')
         build_s = time.perf_counter() - t0
@@ -222,8 +252,10 @@ clock_gettime(CLOCK_MONOTONIC, &_sb_t2);
                   f'make_s={make_s:.3f} run_binary_s={run_binary_s:.3f} '
                   f'run_wall_s={run_wall_s:.4f} run_call_s={run_call_s:.3f}', file=out)
         else:
+            cold = 'none' if build_cold_s is None else f'{build_cold_s:.3f}'
             print(f'# brian2 {brian2.__version__} target={target} net={args.net} method={method} '
-                  f'run_call_s={run_call_s:.3f} (incl. code generation/compilation)', file=out)
+                  f'warmup_build_s={cold} run_call_s={run_call_s:.3f} '
+                  f'(run_call_s incl. code generation/compilation)', file=out)
         print(f'brian2 mode={args.mode} net={args.net} conn={args.conn} n={N} '
               f'build_s={build_s:.4f} sim_s={sim_s:.4f} spikes={spikes} '
               f'rate_hz={rate:.3f} synapses={synapses}', file=out)
