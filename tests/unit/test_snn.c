@@ -1,0 +1,458 @@
+/* Neuron models against their analytic solutions, plasticity rules against
+ * the closed-form pair rule, stimuli, connection rules and the errors of
+ * malformed network sections. One process (MPI_COMM_SELF). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "snn_test_util.h"
+
+#define JOB "[job]\ntask = simulate\n[simulate]\ndt = 0.1\n"
+
+static snn_net *build(const char *text) { return snn_test_build(text, MPI_COMM_SELF, 1); }
+
+/* Probe samples of one neuron: runs `steps` steps recording var every step
+ * and returns them (sample k is the state at time (k + 1)·dt). */
+static double *trace(snn_net *net, const char *pop, uint64_t index, snn_var var, int steps)
+{
+    snn_probe p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.pop, sizeof p.pop, "%s", pop);
+    p.index = index;
+    p.var = var;
+    if (snn_net_record_probe(net, &p, 1) || snn_net_run(net, steps))
+        return NULL;
+    /* the probe's samples are gathered by writing them; read them back
+     * through a result file */
+    const char *path = sb_test_path("trace.h5");
+    h5_out f;
+    double *out = NULL;
+    if (h5_create(&f, path, MPI_COMM_SELF) == SB_OK) {
+        if (snn_net_write_records(net, f.id) == SB_OK && h5_commit(&f) == SB_OK) {
+            char name[128];
+            snprintf(name, sizeof name, "reports/%s/%s/data", snn_var_names[var], pop);
+            void *buf;
+            int rank;
+            hsize_t dims[4];
+            if (h5_read_all(path, name, H5T_NATIVE_DOUBLE, &buf, &rank, dims) == SB_OK)
+                out = buf;
+        } else {
+            h5_discard(&f);
+        }
+    }
+    return out;
+}
+
+/* v of a lif_cuba neuron below threshold relaxes exactly as
+ * v(t) = v_rest + I·(1 − exp(−t/τm)). */
+static void test_cuba_relaxation(void)
+{
+    snn_net *net = build(JOB "[population.P]\nmodel = lif_cuba\nn = 1\nv_rest = -70\nv_th = -50\n"
+                             "v_reset = -70\ntau_m = 20\ni_ext = 15\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    double *v = trace(net, "P", 0, SNN_VAR_V, 1000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    double worst = 0;
+    for (int k = 0; k < 1000; k++) {
+        double t = (k + 1) * 0.1;
+        worst = fmax(worst, fabs(v[k] - (-70 + 15 * (1 - exp(-t / 20)))));
+    }
+    printf("\n    lif_cuba relaxation: worst |v - analytic| = %.3g mV\n", worst);
+    CU_ASSERT(worst < 1e-9);
+    free(v);
+    snn_net_free(net);
+}
+
+/* A spike of neuron A (which fires once, at step 0) gives B the current-
+ * based PSP u(t) = w·τe/(τe − τm)·(exp(−t/τe) − exp(−t/τm)), from the step
+ * after the spike on. */
+static void test_cuba_psp(void)
+{
+    snn_net *net = build(JOB "[population.A]\nmodel = lif_cuba\nn = 1\nv_rest = -40\nv_th = -50\n"
+                             "v_reset = -80\nv_init = -50.0001\nt_ref = 100000\n"
+                             "[population.B]\nmodel = lif_cuba\nn = 1\nv_rest = -70\nv_reset = -70\n"
+                             "tau_m = 20\ntau_e = 5\n"
+                             "[projection.AB]\npre = A\npost = B\nrule = all_to_all\nweight = 2\n"
+                             "[record]\nspikes = A\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    double *v = trace(net, "B", 0, SNN_VAR_V, 600);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_EQUAL(snn_net_spike_count(net, 0), 1);
+    double worst = 0;
+    for (int k = 0; k < 600; k++) {
+        double t = k * 0.1; /* the input acts from step 1, time 0.1 */
+        double u = 2 * 5 / (5.0 - 20) * (exp(-t / 5) - exp(-t / 20));
+        worst = fmax(worst, fabs(v[k] - (-70 + u)));
+    }
+    printf("\n    lif_cuba PSP: worst |v - analytic| = %.3g mV\n", worst);
+    CU_ASSERT(worst < 1e-9);
+    free(v);
+    snn_net_free(net);
+}
+
+/* Constant suprathreshold drive: f = 1/(t_ref + τ·ln(RI/(RI − θ))). */
+static void test_lif_rate(void)
+{
+    const double tau = 10, RI = 20, theta = 15, tref = 2;
+    snn_net *net = build("[job]\ntask = simulate\n[simulate]\ndt = 0.01\n"
+                         "[population.P]\nmodel = lif_cuba\nn = 1\nv_rest = -65\nv_reset = -65\n"
+                         "v_th = -50\ntau_m = 10\nt_ref = 2\ni_ext = 20\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 200000), SB_OK); /* 2 s */
+    double f = (double)snn_net_spike_count(net, 0) / 2.0;
+    double expect = 1000.0 / (tref + tau * log(RI / (RI - theta)));
+    printf("\n    LIF rate %.3f Hz, analytic %.3f Hz (%.3f %%)\n", f, expect, 100 * (f / expect - 1));
+    CU_ASSERT(fabs(f / expect - 1) < 2e-3);
+    snn_net_free(net);
+}
+
+/* lif_coba with only a constant drive relaxes exactly (g = 1):
+ * v(t) = (v_rest + I) + (v0 − v_rest − I)·exp(−t/τm). */
+static void test_coba_relaxation(void)
+{
+    snn_net *net = build(JOB "[population.P]\nmodel = lif_coba\nn = 1\nv_rest = -65\nv_th = -40\n"
+                             "tau_m = 100\ni_ext = 10\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    double *v = trace(net, "P", 0, SNN_VAR_V, 2000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    double worst = 0;
+    for (int k = 0; k < 2000; k++)
+        worst = fmax(worst, fabs(v[k] - (-55 - 10 * exp(-(k + 1) * 0.1 / 100))));
+    CU_ASSERT(worst < 1e-9);
+    free(v);
+    snn_net_free(net);
+}
+
+/* The adaptive threshold grows by theta_plus per spike, so a driven neuron
+ * ends with θ = theta_plus × spikes (no decay), and fires less than without. */
+static void test_adaptive_threshold(void)
+{
+    const char *text = JOB "[population.P]\nmodel = lif_coba\nn = 1\nv_rest = -40\nv_reset = -65\n"
+                           "v_th = -52\ntau_m = 20\nt_ref = 2\ntheta_plus = %s\n";
+    char buf[512];
+    snprintf(buf, sizeof buf, text, "0.5");
+    snn_net *net = build(buf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    double *theta = trace(net, "P", 0, SNN_VAR_THETA, 10000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(theta);
+    uint64_t n = snn_net_spike_count(net, 0);
+    CU_ASSERT(n > 3);
+    CU_ASSERT_DOUBLE_EQUAL(theta[9999], 0.5 * (double)n, 1e-12);
+    snprintf(buf, sizeof buf, text, "0");
+    snn_net *plain = build(buf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
+    CU_ASSERT_EQUAL(snn_net_run(plain, 10000), SB_OK);
+    CU_ASSERT(snn_net_spike_count(plain, 0) > n);
+    free(theta);
+    snn_net_free(net);
+    snn_net_free(plain);
+}
+
+/* Non-leaky IF with reset by subtraction loses no charge: T steps of drive
+ * I·dt give floor(I·dt·T / v_th) spikes (rate code = ReLU), and a negative
+ * drive none. */
+static void test_if_counts(void)
+{
+    snn_net *net = build("[job]\ntask = simulate\n[simulate]\ndt = 1\n"
+                         "[population.P]\nmodel = if\nn = 2\nv_th = 1\nv_init = 0\ni_ext = 0.37\n"
+                         "[population.N]\nmodel = if\nn = 1\nv_th = 1\nv_init = 0\ni_ext = -0.2\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 1000), SB_OK);
+    uint64_t n = snn_net_spike_count(net, 0);
+    CU_ASSERT(n == 740 || n == 738); /* 370 each, up to rounding of the sum */
+    CU_ASSERT_EQUAL(snn_net_spike_count(net, 1), 0);
+    double v = snn_net_pop(net, 0)->var[SNN_VAR_V][0];
+    CU_ASSERT(v >= 0 && v < 1);
+    snn_net_free(net);
+}
+
+/* ------------------------------------------------------------------ plasticity */
+
+typedef struct {
+    snn_plasticity pl;
+    float w, pre;
+    int64_t pre_step, post_step;
+    double post1, post2;
+} one_syn;
+
+static void one_syn_init(one_syn *s, const snn_rule *rule, double w)
+{
+    memset(s, 0, sizeof *s);
+    s->pl.rule = rule;
+    s->pl.dt = 0.1;
+    s->pl.p = (snn_plast_params){.tau_pre = 20, .tau_post = 20, .tau_post2 = 40, .a_plus = 0.01,
+                                 .a_minus = 0.012, .nu_pre = 1e-4, .nu_post = 0.01, .w_min = 0,
+                                 .w_max = 1};
+    s->pl.pre = &s->pre;
+    s->pl.pre_step = &s->pre_step;
+    s->pl.post1 = &s->post1;
+    s->pl.post2 = &s->post2;
+    s->pl.post_step = &s->post_step;
+    s->w = (float)w;
+}
+
+static void pre_at(one_syn *s, int64_t step) { s->pl.rule->on_pre(&s->pl, &s->w, 0, 0, step); }
+static void post_at(one_syn *s, int64_t step)
+{
+    s->pl.rule->on_post(&s->pl, &s->w, 0, 0, step);
+    s->pl.rule->on_post_done(&s->pl, 0, step);
+}
+
+/* One pair at Δ = t_post − t_pre: +A+·exp(−Δ/τ+) or −A−·exp(Δ/τ−). */
+static void test_stdp_pairs(void)
+{
+    double worst = 0;
+    for (int d = -1000; d <= 1000; d += 25) {
+        one_syn s;
+        one_syn_init(&s, &snn_rule_stdp, 0.5);
+        int64_t tpre = 2000, tpost = 2000 + d;
+        if (d >= 0) {
+            pre_at(&s, tpre);
+            post_at(&s, tpost);
+        } else {
+            post_at(&s, tpost);
+            pre_at(&s, tpre);
+        }
+        double dt = d * 0.1;
+        double expect = d >= 0 ? 0.01 * exp(-dt / 20) : -0.012 * exp(dt / 20);
+        worst = fmax(worst, fabs((s.w - 0.5) - expect));
+    }
+    printf("\n    pair STDP: worst |dw - closed form| = %.3g\n", worst);
+    CU_ASSERT(worst < 1e-7); /* float weights */
+
+    /* multiplicative: potentiation scales with w_max − w, depression with w */
+    one_syn s;
+    one_syn_init(&s, &snn_rule_stdp, 0.8);
+    s.pl.p.mode = SNN_STDP_MULTIPLICATIVE;
+    pre_at(&s, 0);
+    post_at(&s, 100);
+    CU_ASSERT_DOUBLE_EQUAL(s.w, 0.8 + 0.01 * 0.2 * exp(-10.0 / 20), 1e-7);
+    /* bounds hold */
+    one_syn_init(&s, &snn_rule_stdp, 0.999);
+    s.pl.p.a_plus = 0.5;
+    pre_at(&s, 0);
+    post_at(&s, 1);
+    CU_ASSERT_EQUAL(s.w, 1.0f);
+}
+
+/* Diehl & Cook: a post spike potentiates by ν_post·pre·post2 with post2 read
+ * before this spike; the first post spike (post2 = 0) changes nothing. */
+static void test_diehl_cook_rule(void)
+{
+    one_syn s;
+    one_syn_init(&s, &snn_rule_diehl_cook, 0.3);
+    pre_at(&s, 0);                 /* post1 = 0: no depression */
+    CU_ASSERT_EQUAL(s.w, 0.3f);
+    post_at(&s, 50);               /* post2 was 0 */
+    CU_ASSERT_EQUAL(s.w, 0.3f);
+    post_at(&s, 150);              /* pre 15 ms old, post2 10 ms old */
+    double w = 0.3 + 0.01 * exp(-15.0 / 20) * exp(-10.0 / 40);
+    CU_ASSERT_DOUBLE_EQUAL(s.w, w, 1e-7);
+    pre_at(&s, 250);               /* post1 10 ms old */
+    w -= 1e-4 * exp(-10.0 / 20);
+    CU_ASSERT_DOUBLE_EQUAL(s.w, w, 1e-7);
+}
+
+/* ------------------------------------------------------------------ stimuli, rules */
+
+static void test_poisson_rate(void)
+{
+    snn_net *net = build(JOB "[population.P]\nmodel = lif_cuba\nn = 1\n"
+                             "[stimulus.in]\ntype = poisson\nn = 2000\nrate = 20\n"
+                             "[record]\nspikes = in\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL_FATAL(snn_net_record_spikes(net, "in"), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 10000), SB_OK);
+    const uint64_t *ids;
+    const int64_t *steps;
+    uint64_t n = snn_net_recorded(net, "in", &ids, &steps);
+    printf("\n    poisson: %llu spikes, expected 40000\n", (unsigned long long)n);
+    CU_ASSERT(fabs((double)n - 40000) < 5 * sqrt(40000.0));
+    snn_net_free(net);
+}
+
+/* In-degrees of every post neuron, counted from the rows. */
+static void indegrees(const snn_proj *pr, size_t nlocal, uint64_t *deg, int *self, int same)
+{
+    memset(deg, 0, nlocal * sizeof *deg);
+    *self = 0;
+    for (uint64_t i = 0; i < pr->npre; i++)
+        for (uint64_t s = pr->row[i]; s < pr->row[i + 1]; s++) {
+            deg[pr->tgt[s]]++;
+            *self |= same && pr->tgt[s] == i;
+            if (s > pr->row[i])
+                CU_ASSERT(pr->tgt[s] > pr->tgt[s - 1]); /* sorted, no repeats */
+        }
+}
+
+static void test_connection_rules(void)
+{
+    snn_net *net = build(JOB "[population.P]\nmodel = lif_cuba\nn = 300\n"
+                             "[population.Q]\nmodel = lif_cuba\nn = 150\n"
+                             "[projection.deg]\npre = P\npost = Q\nrule = fixed_indegree\nindegree = 7\n"
+                             "[projection.dense]\npre = P\npost = Q\nrule = fixed_indegree\nindegree = 290\n"
+                             "[projection.abs]\npre = Q\npost = Q\nrule = all_but_self\n"
+                             "[projection.one]\npre = Q\npost = Q\nrule = one_to_one\ndelay = uniform:0:2\n"
+                             "[projection.prob]\npre = P\npost = Q\nrule = fixed_prob\np = 0.1\n"
+                             "weight = normal:1:0.1\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    uint64_t deg[150];
+    int self;
+    indegrees(snn_net_proj(net, 0), 150, deg, &self, 0);
+    for (int k = 0; k < 150; k++)
+        CU_ASSERT_EQUAL(deg[k], 7);
+    indegrees(snn_net_proj(net, 1), 150, deg, &self, 0);
+    for (int k = 0; k < 150; k++)
+        CU_ASSERT_EQUAL(deg[k], 290);
+    indegrees(snn_net_proj(net, 2), 150, deg, &self, 1);
+    CU_ASSERT_EQUAL(self, 0);
+    for (int k = 0; k < 150; k++)
+        CU_ASSERT_EQUAL(deg[k], 149);
+    const snn_proj *one = snn_net_proj(net, 3);
+    CU_ASSERT_EQUAL(one->nsyn, 150);
+    for (uint64_t i = 0; i < 150; i++)
+        CU_ASSERT(one->row[i + 1] - one->row[i] == 1 && one->tgt[one->row[i]] == i);
+    CU_ASSERT_PTR_NOT_NULL(one->delay);
+    for (uint64_t s = 0; s < one->nsyn; s++)
+        CU_ASSERT(one->delay[s] <= 20);
+    const snn_proj *prob = snn_net_proj(net, 4);
+    double mean = 0.1 * 300 * 150, sd = sqrt(mean * 0.9);
+    CU_ASSERT(fabs((double)prob->nsyn - mean) < 5 * sd);
+    snn_net_free(net);
+}
+
+static void test_normalise(void)
+{
+    snn_net *net = build(JOB "[population.P]\nmodel = lif_coba\nn = 40\n"
+                             "[population.Q]\nmodel = lif_coba\nn = 6\n"
+                             "[projection.w]\npre = P\npost = Q\nrule = all_to_all\n"
+                             "weight = uniform:0:1\nnormalise = 3\nplasticity = diehl_cook\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    const snn_proj *pr = snn_net_proj(net, 0);
+    for (size_t k = 0; k < 6; k++) {
+        double sum = 0;
+        for (uint64_t c = pr->col[k]; c < pr->col[k + 1]; c++)
+            sum += pr->w[pr->col_syn[c]];
+        CU_ASSERT_DOUBLE_EQUAL(sum, 3, 1e-5);
+    }
+    snn_net_free(net);
+}
+
+/* A spike file drives a source: its spikes come out at the steps of the
+ * file's times. */
+static void test_spike_file_source(void)
+{
+    const char *path = sb_test_path("in_spikes.h5");
+    h5_out f;
+    CU_ASSERT_EQUAL_FATAL(h5_create(&f, path, MPI_COMM_SELF), SB_OK);
+    const uint64_t ids[] = {3, 0, 3, 1};
+    const double ts[] = {0.5, 1.0, 2.3, 7.0};
+    CU_ASSERT_EQUAL_FATAL(sonata_write_header(f.id), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(sonata_write_spikes(f.id, "in", ids, ts, 4, SB_SORT_NONE, MPI_COMM_SELF), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(h5_commit(&f), SB_OK);
+    char text[1024];
+    snprintf(text, sizeof text,
+             JOB "[population.P]\nmodel = lif_cuba\nn = 4\n"
+                 "[stimulus.in]\ntype = spikes\nfile = %s\n"
+                 "[projection.x]\npre = in\npost = P\nrule = one_to_one\nweight = 1\n"
+                 "[record]\nspikes = in\n",
+             path);
+    snn_net *net = build(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL(snn_net_source(net, 0)->n, 4);
+    CU_ASSERT_EQUAL_FATAL(snn_net_record_spikes(net, "in"), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 100), SB_OK);
+    uint64_t got[8];
+    size_t n = snn_test_spikes(net, "in", got, 8);
+    const uint64_t want[] = {(UINT64_C(5) << 32) | 3, (UINT64_C(10) << 32) | 0,
+                             (UINT64_C(23) << 32) | 3, (UINT64_C(70) << 32) | 1};
+    CU_ASSERT_EQUAL_FATAL(n, 4);
+    for (size_t k = 0; k < 4; k++)
+        CU_ASSERT_EQUAL(got[k], want[k]);
+    /* the source's spikes reached P: ge of neuron 2 (no input) is 0 */
+    CU_ASSERT_EQUAL(snn_net_pop(net, 0)->var[SNN_VAR_GE][2], 0.0);
+    CU_ASSERT(snn_net_pop(net, 0)->var[SNN_VAR_GE][1] > 0);
+    snn_net_free(net);
+}
+
+/* A step current moves v only while it is on. */
+static void test_step_current(void)
+{
+    snn_net *net = build(JOB "[population.P]\nmodel = lif_cuba\nn = 2\nv_rest = -70\nv_th = -50\n"
+                             "v_reset = -70\ntau_m = 10\n"
+                             "[stimulus.c]\ntype = current\ntarget = P\namplitude = 5\nstart = 10\n"
+                             "stop = 20\nneurons = 1:2\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    double *v = trace(net, "P", 1, SNN_VAR_V, 300);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_EQUAL(v[98], -70.0);                       /* t = 9.9 ms */
+    double on = -70 + 5 * (1 - exp(-10.0 / 10));         /* after 10 ms on */
+    CU_ASSERT_DOUBLE_EQUAL(v[199], on, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(v[299], -70 + (on + 70) * exp(-10.0 / 10), 1e-9);
+    CU_ASSERT_EQUAL(snn_net_pop(net, 0)->var[SNN_VAR_V][0], -70.0);
+    free(v);
+    snn_net_free(net);
+}
+
+/* ------------------------------------------------------------------ errors */
+
+static void expect_error(const char *text, const char *needle)
+{
+    snn_net *net = build(text);
+    CU_ASSERT_PTR_NULL(net);
+    if (!strstr(sb_last_error(), needle))
+        printf("\n    error was: %s\n", sb_last_error());
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_last_error(), needle));
+    snn_net_free(net);
+}
+
+static void test_errors(void)
+{
+    const char *pops = JOB "[population.P]\nmodel = lif_cuba\nn = 5\n";
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s[projection.x]\npre = P\npost = Z\nrule = all_to_all\n", pops);
+    expect_error(buf, "post = 'Z' is not a population");
+    snprintf(buf, sizeof buf, "%s[projection.x]\npre = Y\npost = P\nrule = all_to_all\n", pops);
+    expect_error(buf, "pre = 'Y' is not a population or spike source");
+    snprintf(buf, sizeof buf, "%s[projection.x]\npre = P\npost = P\nrule = all_to_all\ndelay = -1\n", pops);
+    expect_error(buf, "delays must be >= 0");
+    snprintf(buf, sizeof buf, "%s[projection.x]\npre = P\npost = P\nrule = all_to_all\ndelay = 0.05\n", pops);
+    expect_error(buf, "shorter than dt");
+    snprintf(buf, sizeof buf, "%s[projection.x]\npre = P\npost = P\nrule = all_to_all\nweight = uniform:2:1\n", pops);
+    expect_error(buf, "needs a < b");
+    snprintf(buf, sizeof buf, "%s[projection.x]\npre = P\npost = P\nrule = fixed_indegree\nindegree = 5\n", pops);
+    expect_error(buf, "exceeds the 4 possible");
+    expect_error(JOB "[population.P]\nmodel = lif_cuba\nn = 5\nv_reset = -40\nv_th = -50\n",
+                 "must be below v_th");
+    expect_error(JOB "[population.P]\nmodel = lif_coba\nn = 5\n"
+                     "[projection.x]\npre = P\npost = P\nrule = all_to_all\nweight = -1\n",
+                 "conductances must be >= 0");
+    expect_error(JOB "[population.P]\nmodel = lif_cuba\nn = 5\n[stimulus.s]\ntype = spikes\n"
+                     "file = /nonexistent/x.h5\n",
+                 "[stimulus.s]");
+}
+
+static void register_suites(void)
+{
+    h5_quiet();
+    CU_pSuite s = CU_add_suite("snn neurons", NULL, NULL);
+    CU_add_test(s, "lif_cuba relaxes as the analytic solution", test_cuba_relaxation);
+    CU_add_test(s, "lif_cuba PSP equals the analytic kernel", test_cuba_psp);
+    CU_add_test(s, "LIF rate for constant drive", test_lif_rate);
+    CU_add_test(s, "lif_coba relaxes as the analytic solution", test_coba_relaxation);
+    CU_add_test(s, "adaptive threshold", test_adaptive_threshold);
+    CU_add_test(s, "IF reset by subtraction counts", test_if_counts);
+    s = CU_add_suite("snn plasticity", NULL, NULL);
+    CU_add_test(s, "pair STDP against the closed form", test_stdp_pairs);
+    CU_add_test(s, "Diehl & Cook rule", test_diehl_cook_rule);
+    s = CU_add_suite("snn network", NULL, NULL);
+    CU_add_test(s, "Poisson source rate", test_poisson_rate);
+    CU_add_test(s, "connection rules", test_connection_rules);
+    CU_add_test(s, "weight normalisation", test_normalise);
+    CU_add_test(s, "spike-file source", test_spike_file_source);
+    CU_add_test(s, "step current", test_step_current);
+    CU_add_test(s, "malformed sections", test_errors);
+}
+
+int main(int argc, char **argv) { return sb_test_main(argc, argv, register_suites, 1); }
