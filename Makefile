@@ -51,7 +51,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 DEPFILES  := $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)
 
-.PHONY: all deps data run check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann
+.PHONY: all deps data run check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann bench-snn
 .DELETE_ON_ERROR:
 
 all: bin/spikebridge
@@ -145,7 +145,7 @@ figures: | runs
 	 [ $$found = 1 ] || { echo "figures: no result files in runs/ (make run first)" >&2; exit 1; }
 
 # Benchmarks report; they never fail on speed.
-bench: bench-encode bench-ann
+bench: bench-encode bench-ann bench-snn
 
 build/bench/%: tests/bench/%.c build/libspikebridge.a
 	@mkdir -p $(dir $@)
@@ -153,6 +153,9 @@ build/bench/%: tests/bench/%.c build/libspikebridge.a
 
 bench-ann: build/bench/ann_bench
 	@sh tests/bench/ann.sh
+
+bench-snn: all
+	@$(PYTHON) tests/bench/snn_bench.py
 
 bench-encode: all data
 	@sh tests/bench/encode.sh

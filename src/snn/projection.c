@@ -232,7 +232,7 @@ static sb_status parse_spec(snn_net *net, snn_proj *pr, spec *sp, const sb_confi
                        where, (unsigned long long)sp->indegree,
                        (unsigned long long)(pr->npre - (sp->same ? 1 : 0)));
     char what[320];
-    snprintf(what, sizeof what, "%s weight", where);
+    snprintf(what, sizeof what, "%s: [%s] weight", sb_cfg_where(cfg, section, "weight"), section);
     sb_status st = snn_dist_parse(sb_cfg_str(cfg, section, "weight"), what, &sp->weight);
     if (st)
         return st;
@@ -241,7 +241,7 @@ static sb_status parse_spec(snn_net *net, snn_proj *pr, spec *sp, const sb_confi
     if (post->model != &snn_neuron_lif_cuba && post->model != &snn_neuron_if && lo < 0)
         return sb_fail(SB_ECONFIG, "%s: conductances must be >= 0 (use target = inh for inhibition)",
                        what);
-    snprintf(what, sizeof what, "%s delay", where);
+    snprintf(what, sizeof what, "%s: [%s] delay", sb_cfg_where(cfg, section, "delay"), section);
     if ((st = snn_dist_parse(sb_cfg_str(cfg, section, "delay"), what, &sp->delay)))
         return st;
     snn_dist_bounds(&sp->delay, &lo, &hi);
