@@ -116,8 +116,8 @@ struct snn_pop {
     double *var[SNN_VAR_COUNT_]; /* per local neuron: v, ge, gi, θ */
     double *i_stim;        /* per local neuron: current stimuli now on (mV) */
     int has_stim;          /* some current stimulus targets this population */
-    double *refr;          /* refractory state (lif_cuba: the step it is frozen until,
-                              others: steps left); a double so that it vectorises with v */
+    double *refr;          /* refractory state (lif_cuba, lif_coba: the step it is frozen
+                              until; if: steps left); a double so that it vectorises with v */
     int64_t now;           /* the step being computed (set by the engine) */
     int theta_frozen;      /* 1: θ neither grows nor decays (testing phase) */
     double c[8];           /* model constants for dt (prepare) */

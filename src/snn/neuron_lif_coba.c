@@ -9,9 +9,11 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "fastexp.h"
 #include "spikebridge/snn.h"
 
 enum { DE, DI, DTH, REF };
+
 
 static int valid(const snn_neuron_params *p, double dt, char *why, size_t len)
 {
@@ -33,44 +35,85 @@ static void prepare(snn_pop *pop, double dt)
     pop->c[4] = dt / p->tau_m;
 }
 
-static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_i, uint32_t *out)
+/* One step for neurons [0, n) in blocks of 256, as lif_cuba does it: the
+ * integration of a block is branch-free (the refractory clamp is a select,
+ * exp is sb_exp) and vectorises, and keeps the largest v − θ; only a block
+ * where some neuron crossed is scanned again to reset and list them. The
+ * refractory state is the step until which a neuron is frozen (as in
+ * lif_cuba). */
+typedef struct {
+    double de, di, dk, dth, rest, ee, ei, drive, now;
+} consts;
+
+#define NONE (-1e300) /* v − θ of a frozen neuron: never above a threshold */
+
+static inline __attribute__((always_inline)) double
+block(size_t lo, size_t hi, double *restrict v, double *restrict ge, double *restrict gi,
+      double *restrict theta, const double *restrict until, double *restrict in_e,
+      double *restrict in_i, const double *restrict istim, consts q, const int ring)
 {
-    const double de = pop->c[DE], di = pop->c[DI], dk = pop->c[4];
-    const double dth = pop->theta_frozen ? 1.0 : pop->c[DTH];
-    const double plus = pop->theta_frozen ? 0.0 : pop->p.theta_plus;
-    const double ref = pop->c[REF];
-    const double rest = pop->p.v_rest, th = pop->p.v_th, reset = pop->p.v_reset;
-    const double ee = pop->p.e_exc, ei = pop->p.e_inh, iext = pop->p.i_ext;
-    double *restrict v = pop->var[SNN_VAR_V], *restrict ge = pop->var[SNN_VAR_GE];
-    double *restrict gi = pop->var[SNN_VAR_GI], *restrict theta = pop->var[SNN_VAR_THETA];
-    const double *restrict istim = pop->i_stim;
-    double *restrict refr = pop->refr;
-    size_t n = 0;
+    double most = NONE;
     for (size_t k = lo; k < hi; k++) {
-        double e = ge[k], i = gi[k];
-        if (in_e) {
+        double e = ge[k], i = gi[k], v0 = v[k];
+        int frozen = q.now < until[k];
+        if (ring) {
             e += in_e[k];
             i += in_i[k];
-            in_e[k] = in_i[k] = 0;
+            in_e[k] = 0;
+            in_i[k] = 0;
         }
-        theta[k] *= dth;
-        if (refr[k] > 0) {
-            refr[k]--;
-        } else {
-            double g = 1 + e + i;
-            double vinf = (rest + e * ee + i * ei + iext + istim[k]) / g;
-            v[k] = vinf + (v[k] - vinf) * exp(-dk * g);
-            if (v[k] > th + theta[k]) {
-                v[k] = reset;
-                refr[k] = ref > 0 ? ref - 1 : 0;
-                theta[k] += plus;
-                out[n++] = (uint32_t)k;
-            }
-        }
-        ge[k] = e * de;
-        gi[k] = i * di;
+        double th = theta[k] * q.dth;
+        double g = 1 + e + i;
+        double vinf = (q.rest + e * q.ee + i * q.ei + q.drive + istim[k]) / g;
+        double vn = vinf + (v0 - vinf) * sb_exp(-q.dk * g);
+        vn = frozen ? v0 : vn;
+        v[k] = vn;
+        theta[k] = th;
+        double over = frozen ? NONE : vn - th;
+        most = over > most ? over : most;
+        ge[k] = e * q.de;
+        gi[k] = i * q.di;
     }
-    return n;
+    return most;
+}
+
+/* finite-math-only lets the max reduction vectorise: every value here is
+ * finite (sb_exp clamps its argument). */
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("finite-math-only", "no-signed-zeros")))
+static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict ge,
+                      double *restrict gi, double *restrict theta, double *restrict until,
+                      double *restrict in_e, double *restrict in_i, const double *restrict istim,
+                      const snn_pop *pop, uint32_t *restrict out)
+{
+    const double *c = pop->c;
+    const snn_neuron_params *p = &pop->p;
+    const consts q = {c[DE], c[DI], c[4], pop->theta_frozen ? 1.0 : c[DTH], p->v_rest, p->e_exc,
+                      p->e_inh, p->i_ext, (double)pop->now};
+    const double plus = pop->theta_frozen ? 0.0 : p->theta_plus, thaw = q.now + c[REF];
+    const double vth = p->v_th, reset = p->v_reset;
+    size_t m = 0;
+    for (size_t b = 0; b < n; b += 256) {
+        size_t e = n - b < 256 ? n : b + 256;
+        double most = in_e ? block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 1)
+                           : block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 0);
+        if (!(most > vth))
+            continue;
+        for (size_t k = b; k < e; k++)
+            if (!(q.now < until[k]) && v[k] > vth + theta[k]) {
+                v[k] = reset;
+                until[k] = thaw;
+                theta[k] += plus;
+                out[m++] = (uint32_t)(lo + k);
+            }
+    }
+    return m;
+}
+
+static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_i, uint32_t *out)
+{
+    return advance(hi - lo, lo, pop->var[SNN_VAR_V] + lo, pop->var[SNN_VAR_GE] + lo,
+                   pop->var[SNN_VAR_GI] + lo, pop->var[SNN_VAR_THETA] + lo, pop->refr + lo,
+                   in_e ? in_e + lo : NULL, in_e ? in_i + lo : NULL, pop->i_stim + lo, pop, out);
 }
 
 const snn_neuron_model snn_neuron_lif_coba = {

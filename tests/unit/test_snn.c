@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/snn/fastexp.h"
 #include "harness.h"
 #include "snn_test_util.h"
 
@@ -165,6 +166,22 @@ static void test_if_counts(void)
     double v = snn_net_pop(net, 0)->var[SNN_VAR_V][0];
     CU_ASSERT(v >= 0 && v < 1);
     snn_net_free(net);
+}
+
+/* sb_exp, the vectorisable exp of the conductance-based step, against libm. */
+static void test_fast_exp(void)
+{
+    double worst = 0;
+    for (int i = 0; i <= 200000; i++) {
+        double x = -700 + 1400.0 * i / 200000.0, e = exp(x);
+        worst = fmax(worst, fabs(sb_exp(x) - e) / e);
+    }
+    for (int i = 0; i <= 100000; i++) { /* the range a step uses */
+        double x = -i * 1e-5, e = exp(x);
+        worst = fmax(worst, fabs(sb_exp(x) - e) / e);
+    }
+    printf("\n    sb_exp: worst relative error %.3g\n", worst);
+    CU_ASSERT(worst < 1e-15);
 }
 
 /* ------------------------------------------------------------------ plasticity */
@@ -443,6 +460,7 @@ static void register_suites(void)
     CU_add_test(s, "lif_coba relaxes as the analytic solution", test_coba_relaxation);
     CU_add_test(s, "adaptive threshold", test_adaptive_threshold);
     CU_add_test(s, "IF reset by subtraction counts", test_if_counts);
+    CU_add_test(s, "vectorisable exp", test_fast_exp);
     s = CU_add_suite("snn plasticity", NULL, NULL);
     CU_add_test(s, "pair STDP against the closed form", test_stdp_pairs);
     CU_add_test(s, "Diehl & Cook rule", test_diehl_cook_rule);
