@@ -35,7 +35,7 @@ static void prepare(snn_pop *pop, double dt)
     pop->c[4] = dt / p->tau_m;
 }
 
-/* One step for neurons [0, n) in blocks of 256, as lif_cuba does it: the
+/* One step for neurons [0, n) in blocks of 64, as lif_cuba does it: the
  * integration of a block is branch-free (the refractory clamp is a select,
  * exp is sb_exp) and vectorises, and keeps the largest v − θ; only a block
  * where some neuron crossed is scanned again to reset and list them. The
@@ -92,8 +92,8 @@ static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict 
     const double plus = pop->theta_frozen ? 0.0 : p->theta_plus, thaw = q.now + c[REF];
     const double vth = p->v_th, reset = p->v_reset;
     size_t m = 0;
-    for (size_t b = 0; b < n; b += 256) {
-        size_t e = n - b < 256 ? n : b + 256;
+    for (size_t b = 0; b < n; b += 64) {
+        size_t e = n - b < 64 ? n : b + 64;
         double most = in_e ? block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 1)
                            : block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 0);
         if (!(most > vth))

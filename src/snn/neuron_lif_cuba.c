@@ -50,7 +50,7 @@ static void prepare(snn_pop *pop, double dt)
  * on a spike), the ring is read and cleared only when input waits there
  * (in_e != NULL; input for the very next step is added to ge and gi
  * directly), and current stimuli only where a population has them. Each
- * block of 256 neurons is integrated branch-free in doubles (vectorised)
+ * block of 64 neurons is integrated branch-free in doubles (vectorised)
  * while its largest v is kept; only a block whose largest v crossed the
  * threshold (a few per step) is scanned again to reset and list its spiking
  * neurons. A frozen neuron sits at v_reset < v_th (checked at start), so it
@@ -64,7 +64,7 @@ block(size_t lo, size_t hi, double *restrict v, double *restrict ge, double *res
       const double *restrict until, double *restrict in_e, double *restrict in_i,
       const double *restrict istim, consts q, const int ring, const int stim)
 {
-    double vmax = -INFINITY;
+    double vmax = -1e300; /* finite: this function assumes finite math */
     for (size_t k = lo; k < hi; k++) {
         double e = ge[k], i = gi[k], v0 = v[k];
         if (ring) {
@@ -98,8 +98,8 @@ static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict 
                       1 - c[EM], (double)now};
     const double th = p->v_th, reset = p->v_reset, thaw = (double)now + c[REF];
     size_t m = 0;
-    for (size_t b = 0; b < n; b += 256) {
-        size_t e = n - b < 256 ? n : b + 256;
+    for (size_t b = 0; b < n; b += 64) {
+        size_t e = n - b < 64 ? n : b + 64;
         double vmax;
         if (in_e)
             vmax = stim ? block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 1, 1)
