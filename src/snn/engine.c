@@ -29,7 +29,7 @@ typedef struct {
     size_t ndeliver;
     int64_t deliver_base;  /* the interval the keys to deliver are relative to */
     int64_t done;          /* steps completed */
-    snn_vec merged, srcbatch;
+    snn_vec merged;
     int halt;
     sb_status st;
 } run_state;

@@ -180,7 +180,8 @@ sb_status snn_net_save(snn_net *net, const char *dir, const char *tag)
         st = SB_ENOMEM;
     if (!st) {
         sizes_now(net, sizes);
-        add(bl, H5T_NATIVE_INT64, sizes, (uint64_t)ns, 0, "sizes", 0, 0);
+        /* "%.0d" of 0 prints nothing: the blob is named "sizes" */
+        add(bl, H5T_NATIVE_INT64, sizes, (uint64_t)ns, 0, "sizes%.0d%.0d", 0, 0);
         st = describe(net, bl, sizes + 0, 1);
     }
     char path[4200];
