@@ -64,28 +64,25 @@ static int currents_change(const snn_net *net, int64_t step)
     return 0;
 }
 
+/* The first synapse in [l, h) whose target is >= x (targets ascending). */
+static uint64_t lower_bound(const uint32_t *tgt, uint64_t l, uint64_t h, size_t x)
+{
+    while (l < h) {
+        uint64_t m = l + (h - l) / 2;
+        if (tgt[m] < x)
+            l = m + 1;
+        else
+            h = m;
+    }
+    return l;
+}
+
 /* [a, b) narrowed to the synapses whose target lies in [lo, hi). */
 static void narrow(const uint32_t *tgt, uint64_t *a, uint64_t *b, size_t lo, size_t hi)
 {
-    uint64_t l = *a, h = *b;
-    while (l < h) {
-        uint64_t m = l + (h - l) / 2;
-        if (tgt[m] < lo)
-            l = m + 1;
-        else
-            h = m;
-    }
-    uint64_t first = l;
-    h = *b;
-    while (l < h) {
-        uint64_t m = l + (h - l) / 2;
-        if (tgt[m] < hi)
-            l = m + 1;
-        else
-            h = m;
-    }
+    uint64_t first = lower_bound(tgt, *a, *b, lo);
+    *b = lower_bound(tgt, first, *b, hi);
     *a = first;
-    *b = l;
 }
 
 /* Where input for local neuron range of thread t arrives in `slot`: the

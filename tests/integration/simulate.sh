@@ -46,12 +46,7 @@ $PY tests/integration/same_spikes.py "$TMP/ref.h5" "$TMP/u.h5" || fail "resumed 
 OMPI_MCA_orte_execute_quiet=0 mpirun -np 2 $SB run $long job.output="$TMP/k.h5" > "$TMP/k.log" 2>&1 &
 runner=$!
 for i in $(seq 400); do [ -f "$TMP/k.h5.ckpt/latest" ] && break; sleep 0.02; done
-victim=""
-for p in $(pgrep -f "job.output=$TMP/k.h5" || true); do
-    tr '\0' '\n' < /proc/$p/environ 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
-done
-[ -n "$victim" ] || fail "rank 1 not found"
-kill -KILL $victim 2> /dev/null || true
+kill_rank "$TMP/k.h5" 1
 t0=$(date +%s)
 rc=0
 wait $runner || rc=$?
