@@ -1,5 +1,5 @@
 # The real sbatch scripts on a real (local) SLURM cluster: an ensemble on 2
-# ranks, a sweep as a job array merged by collect, and a job that receives
+# ranks, a spiking network on 2 ranks, a sweep as a job array merged by collect, and a job that receives
 # SIGUSR1, checkpoints, requeues itself and completes with the same weights
 # as an uninterrupted run.
 . tests/integration/common.inc
@@ -19,6 +19,16 @@ echo "ensemble job $id: $state"
 grep -q "ensemble, mean probability" "$TMP"/sb-ensemble-"$id"_*.out || fail "no ensemble table in the log"
 grep -q "2 ranks x 1 threads" "$TMP"/sb-ensemble-"$id"_*.out || fail "the log does not show 2 ranks"
 [ -f "$TMP/ens.h5" ] || fail "no ensemble result file"
+
+# A spiking network on 2 ranks: Brian2's spike times.
+id=$(sbatch --parsable -o "$TMP/%x-%A_%a.out" slurm/simulate.sbatch tests/data/snn/two_pops.ini \
+     job.output="$TMP/sim.h5") || fail "sbatch simulate"
+state=$(wait_job "$id")
+echo "simulate job $id: $state"
+[ "$state" = "COMPLETED 0:0" ] || { cat "$TMP"/sb-simulate-*.out; fail "simulate job ended $state"; }
+grep -q "2 ranks x 1 threads" "$TMP"/sb-simulate-"$id"_*.out || fail "the simulate log does not show 2 ranks"
+$PY tests/integration/same_spikes.py "$TMP/sim.h5" --reference tests/data/snn/two_pops_brian2.txt \
+    || fail "simulate under SLURM differs from Brian2's spike times"
 
 # A sweep as a job array, then collect.
 sweep="jobs/sweep_cnn_lr.ini $small train.epochs=1 sweep.train.lr=0.01,0.1 sweep.train.batch=16,32 job.output=$TMP/sw.h5"
