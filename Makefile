@@ -141,8 +141,10 @@ run: deps data all | runs
 
 figures: | runs
 	@found=0; for f in runs/*.h5; do [ -f "$$f" ] || continue; found=1; \
+	   $(PYTHON) -c "import h5py, sys; sys.exit('spikes' not in h5py.File(sys.argv[1], 'r'))" "$$f" 2> /dev/null || continue; \
 	   $(PYTHON) analysis/spike_raster.py "$$f" -o "runs/figures/$$(basename $$f .h5)_raster.png" || exit 1; done; \
-	 [ $$found = 1 ] || { echo "figures: no result files in runs/ (make run first)" >&2; exit 1; }
+	 [ $$found = 1 ] || { echo "figures: no result files in runs/ (make run first)" >&2; exit 1; }; \
+	 if [ -f runs/two_neurons.h5 ]; then $(PYTHON) analysis/two_neurons.py runs/two_neurons.h5 -o runs/figures/two_neurons.png || exit 1; fi
 
 # Benchmarks report; they never fail on speed.
 bench: bench-encode bench-ann bench-snn

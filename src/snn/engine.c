@@ -297,7 +297,7 @@ static void master_phase(snn_net *net, run_state *rs, int64_t n, int64_t end, sb
         int stop = sb_stop_requested(), any = 0;
         MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, net->par.comm);
         rs->halt = any;
-        sb_progress_update(prog, (double)(n + 1 - rs->begin));
+        sb_progress_update(prog, (double)(n + 1 - rs->begin) * net->dt);
     }
     rs->done = n + 1;
     for (int p = 0; p < net->npops; p++)
@@ -311,7 +311,8 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
     const int64_t sync = ((1000 + net->interval - 1) / net->interval) * net->interval;
     run_state rs = {.begin = begin, .batch_start = begin, .done = begin};
     sb_progress prog;
-    sb_progress_begin(&prog, "simulate", "steps", (double)steps, (double)steps);
+    /* in ms of biological time: the rate is then 1000 x the real-time factor */
+    sb_progress_begin(&prog, "simulate", "ms", (double)steps * net->dt, (double)steps * net->dt);
     apply_currents(net, begin);
     for (int p = 0; p < net->npops; p++)
         net->pops[p].now = begin;

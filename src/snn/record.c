@@ -135,23 +135,22 @@ static sb_status write_report(snn_net *net, hid_t file, int v, int p)
     if (!st)
         st = h5_group(file, path, &g);
     hsize_t inner = (hsize_t)np;
-    uint64_t rows = rank0 ? 1 : 0;
+    uint64_t rows = rank0 ? (uint64_t)np : 0;
     if (!st)
         st = h5_write_rows(g, "data", H5T_NATIVE_DOUBLE, 1, &inner, data, ntimes, net->par.comm);
     if (!st)
-        st = h5_write_rows(g, "mapping/node_ids", H5T_NATIVE_UINT64, 1, &inner, ids, rows, net->par.comm);
+        st = h5_write_rows(g, "mapping/node_ids", H5T_NATIVE_UINT64, 0, NULL, ids, rows, net->par.comm);
     if (!st)
-        st = h5_write_rows(g, "mapping/element_ids", H5T_NATIVE_UINT32, 1, &inner, elem, rows, net->par.comm);
-    hsize_t inner1 = inner + 1;
+        st = h5_write_rows(g, "mapping/element_ids", H5T_NATIVE_UINT32, 0, NULL, elem, rows, net->par.comm);
     if (!st)
-        st = h5_write_rows(g, "mapping/index_pointers", H5T_NATIVE_UINT64, 1, &inner1, ptr, rows,
-                           net->par.comm);
+        st = h5_write_rows(g, "mapping/index_pointers", H5T_NATIVE_UINT64, 0, NULL, ptr,
+                           rank0 ? (uint64_t)np + 1 : 0, net->par.comm);
     double time[3] = {(double)(start + every) * net->dt, 0, (double)every * net->dt};
     uint64_t nt = par_sum_u64(ntimes, net->par.comm);
     time[1] = time[0] + (double)nt * time[2];
-    hsize_t three = 3;
     if (!st)
-        st = h5_write_rows(g, "mapping/time", H5T_NATIVE_DOUBLE, 1, &three, time, rows, net->par.comm);
+        st = h5_write_rows(g, "mapping/time", H5T_NATIVE_DOUBLE, 0, NULL, time, rank0 ? 3 : 0,
+                           net->par.comm);
     if (!st) {
         hid_t d = H5Dopen2(g, "data", H5P_DEFAULT), m = H5Dopen2(g, "mapping/time", H5P_DEFAULT);
         st = h5_attr_str(d, "units", v == SNN_VAR_V || v == SNN_VAR_THETA ? "mV" : "1");
