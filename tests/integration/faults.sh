@@ -1,4 +1,5 @@
-# A rank killed with SIGKILL in the middle of an ensemble: the job ends
+# A rank killed with SIGKILL in the middle of an ensemble and of a train
+# (the simulate case is in simulate.sh): the job ends
 # non-zero within a bound (no hang) with a message, no file under a final
 # name is corrupt, and a rerun resumes from the checkpoints and ends with
 # results identical to an uninterrupted run.
@@ -33,4 +34,29 @@ with h5py.File('$TMP/ref.h5') as f:
     f['members'].visititems(lambda n, o: print('/members/' + n) if isinstance(o, h5py.Dataset) and '/metrics/' not in '/' + n else None)")
 $PY tests/integration/same_datasets.py "$TMP/ref.h5" "$TMP/k.h5" $names /ensemble/mean_probs \
     || fail "resumed results differ from the uninterrupted run"
+
+# train on 2 ranks: rank 0 trains, rank 1 waits; kill the one that trains
+tjob="jobs/cnn_single.ini data.dir=$ds model.arch=conv3x3:16,maxpool2,conv3x3:16,maxpool2,dense:64,dense:10 train.epochs=6 train.batch=32"
+$SB run $tjob job.output="$TMP/tref.h5" > "$TMP/tref.log" 2>&1 || { cat "$TMP/tref.log"; fail "train reference run"; }
+OMPI_MCA_orte_execute_quiet=0 mpirun -np 2 $SB run $tjob job.output="$TMP/t.h5" > "$TMP/t.log" 2>&1 &
+runner=$!
+for i in $(seq 300); do [ -f "$TMP/t.h5.ckpt/member_0000.h5" ] && break; sleep 0.05; done
+kill_rank "$TMP/t.h5" 0
+t0=$(date +%s)
+rc=0
+wait $runner || rc=$?
+echo "train: mpirun exited $rc after $(( $(date +%s) - t0 )) s"
+[ $rc != 0 ] || fail "train: the job exited 0 after losing a rank"
+[ $(( $(date +%s) - t0 )) -lt 60 ] || fail "train: more than 60 s to notice"
+grep -q "rank 0 .* exited on signal 9 (Killed)" "$TMP/t.log" || { cat "$TMP/t.log"; fail "train: no message about the lost rank"; }
+[ ! -e "$TMP/t.h5" ] || fail "train: a result file appeared"
+$PY -c "import h5py, sys; h5py.File(sys.argv[1])['params'][:]" "$TMP/t.h5.ckpt/member_0000.h5" || fail "train: checkpoint corrupt"
+mpirun -np 2 $SB run $tjob job.output="$TMP/t.h5" > "$TMP/t2.log" 2>&1 || { cat "$TMP/t2.log"; fail "train rerun"; }
+grep -q "resuming from" "$TMP/t2.log" || fail "train: the rerun did not resume"
+layers=$($PY -c "
+import h5py
+with h5py.File('$TMP/tref.h5') as f:
+    f['model/layers'].visititems(lambda n, o: print('/model/layers/' + n) if isinstance(o, h5py.Dataset) else None)")
+$PY tests/integration/same_datasets.py "$TMP/tref.h5" "$TMP/t.h5" $layers /test/probs \
+    || fail "train: resumed weights differ from the uninterrupted run"
 finish
