@@ -288,6 +288,20 @@ uint64_t snn_net_recorded(const snn_net *net, const char *name, const uint64_t *
 /* Spike count of every neuron population since the start (all ranks). */
 uint64_t snn_net_spike_count(const snn_net *net, int pop);
 
+/* 0: snn_net_run prints no progress (a task that runs many short pieces
+ * reports its own); 1 (the default): it does. */
+void snn_net_set_progress(snn_net *net, int on);
+
+/* Sets the rates (Hz) of sources [first, first + n) of Poisson group i
+ * from the current step on. */
+void snn_net_set_rates(snn_net *net, int i, const double *rates, uint64_t first, uint64_t n);
+/* Drops what this rank recorded of population/source `name` beyond its
+ * first `keep` spikes. */
+void snn_net_forget_recorded(snn_net *net, const char *name, uint64_t keep);
+/* A task's own counters (n values at buf, which must outlive the net) go
+ * into every checkpoint and are read back by snn_net_load. */
+void snn_net_set_user(snn_net *net, int64_t *buf, int n);
+
 /* Normalises the incoming weights of every post neuron of projection i to
  * its `normalise` sum. */
 void snn_proj_normalise(snn_net *net, int i);
@@ -300,6 +314,9 @@ sb_status snn_net_write_records(snn_net *net, hid_t file);
  * sources, plastic weights and traces, records) into <dir>/rank<r>of<P>.h5;
  * collective so that every rank's file is complete before any returns. */
 sb_status snn_net_save(snn_net *net, const char *dir, const char *tag);
+/* Deletes the checkpoint files of `ranks` ranks in dir, and dir (after the
+ * result is written). */
+void snn_checkpoint_remove(const char *dir, int ranks);
 /* Loads it back; 1 in *loaded when a checkpoint was there. Collective. */
 sb_status snn_net_load(snn_net *net, const char *dir, const char *tag, int *loaded);
 

@@ -49,6 +49,11 @@ sb_status sb_job_finish_output(const sb_job *job, h5_out *f, sb_status st);
  * do. Any rank may call it; it reads the file serially. */
 int sb_job_already_done(const sb_job *job);
 
+/* A checkpoint tag: `kind`, the rank count and a hash of the job's
+ * effective settings, so that a checkpoint of another job or layout is
+ * refused. */
+void sb_job_tag(const sb_job *job, const char *kind, char *tag, size_t len);
+
 /* Images of a split the job uses: data.train or data.test (0 = all),
  * checked against what the dataset in dir holds. */
 sb_status sb_count_split(const sb_config *c, const char *dir, sb_split split, uint64_t *n);

@@ -313,6 +313,8 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
     sb_progress prog;
     /* in ms of biological time: the rate is then 1000 x the real-time factor */
     sb_progress_begin(&prog, "simulate", "ms", (double)steps * net->dt, (double)steps * net->dt);
+    if (net->quiet)
+        prog.active = 0;
     apply_currents(net, begin);
     for (int p = 0; p < net->npops; p++)
         net->pops[p].now = begin;

@@ -69,6 +69,9 @@ struct snn_net {
 
     uint64_t *count;           /* per pop: spikes of own neurons */
 
+    int quiet;                 /* no progress lines from snn_net_run */
+    int64_t *user;             /* a task's counters, checkpointed with the state */
+    int nuser;
     int nrec, nprobe;
     snn_rec *rec;
     snn_prec *probe;

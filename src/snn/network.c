@@ -441,6 +441,19 @@ void snn_proj_normalise(snn_net *net, int i)
     }
 }
 
+void snn_net_set_rates(snn_net *net, int i, const double *rates, uint64_t first, uint64_t n)
+{
+    snn_source_set_rates(&net->src[i], rates, first, n, net->step, net->dt, net->seed);
+}
+
+void snn_net_set_progress(snn_net *net, int on) { net->quiet = !on; }
+
+void snn_net_set_user(snn_net *net, int64_t *buf, int n)
+{
+    net->user = buf;
+    net->nuser = n;
+}
+
 int64_t snn_net_step(const snn_net *net) { return net->step; }
 double snn_net_dt(const snn_net *net) { return net->dt; }
 int snn_net_npops(const snn_net *net) { return net->npops; }

@@ -225,8 +225,11 @@ static sb_status parse_spec(snn_net *net, snn_proj *pr, spec *sp, const sb_confi
     if (sp->rule == R_ONE && pr->npre != npost)
         return sb_fail(SB_ECONFIG, "%s: one_to_one needs populations of the same size (%llu and %llu)",
                        where, (unsigned long long)pr->npre, (unsigned long long)npost);
-    if (sp->rule == R_ALL_BUT_SELF && !sp->same)
-        return sb_fail(SB_ECONFIG, "%s: all_but_self needs pre = post", where);
+    if (sp->rule == R_ALL_BUT_SELF && pr->npre != npost)
+        return sb_fail(SB_ECONFIG,
+                       "%s: all_but_self needs populations of the same size (%llu and %llu): "
+                       "neuron i connects to every j except j = i",
+                       where, (unsigned long long)pr->npre, (unsigned long long)npost);
     if (sp->rule == R_INDEGREE && sp->indegree > pr->npre - (sp->same ? 1 : 0))
         return sb_fail(SB_ECONFIG, "%s: indegree %llu exceeds the %llu possible presynaptic neurons",
                        where, (unsigned long long)sp->indegree,

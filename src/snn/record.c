@@ -73,6 +73,16 @@ uint64_t snn_net_recorded(const snn_net *net, const char *name, const uint64_t *
     return 0;
 }
 
+void snn_net_forget_recorded(snn_net *net, const char *name, uint64_t keep)
+{
+    for (int i = 0; i < net->nrec; i++) {
+        snn_rec *r = &net->rec[i];
+        const char *rn = r->is_source ? net->src[r->group].name : net->pops[r->group].name;
+        if (strcmp(rn, name) == 0 && r->ids.n > keep)
+            r->ids.n = r->steps.n = keep;
+    }
+}
+
 static sb_status write_spikes(snn_net *net, hid_t file)
 {
     sb_status st = SB_OK;

@@ -64,6 +64,8 @@ static sb_status describe(snn_net *net, blobs *bl, const int64_t *sizes, int sav
         ok = ok && add(bl, H5T_NATIVE_DOUBLE, net->ring_i[p], cells, 0, "pop%d/ring%d", p, 1);
         ok = ok && add(bl, H5T_NATIVE_UINT64, &net->count[p], 1, 0, "pop%d/count%d", p, 0);
     }
+    if (net->nuser > 0)
+        ok = ok && add(bl, H5T_NATIVE_INT64, net->user, (uint64_t)net->nuser, 0, "user%.0d%.0d", 0, 0);
     for (int i = 0; i < net->nsrc && ok; i++) {
         snn_source *s = &net->src[i];
         if (s->kind != SNN_SRC_POISSON)
@@ -276,4 +278,17 @@ sb_status snn_net_load(snn_net *net, const char *dir, const char *tag, int *load
     st = par_agree(st, net->par.comm);
     *loaded = !st;
     return st;
+}
+
+void snn_checkpoint_remove(const char *dir, int ranks)
+{
+    char path[4300];
+    for (int r = 0; r < ranks; r++)
+        for (int s = 0; s < 2; s++) {
+            snprintf(path, sizeof path, "%s/rank%dof%d.%d.h5", dir, r, ranks, s);
+            unlink(path);
+        }
+    snprintf(path, sizeof path, "%s/latest", dir);
+    unlink(path);
+    rmdir(dir);
 }

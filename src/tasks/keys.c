@@ -5,7 +5,7 @@
 
 #define ANY 0, 0
 const sb_key_spec sb_job_keys[] = {
-    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train|ensemble|sweep|simulate", "",
+    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train|ensemble|sweep|simulate|stdp-mnist", "",
      "what the job does"},
     {"job", "seed", SB_KEY_INT, "1", 0, 4294967295.0, NULL, "",
      "job seed: every random stream is keyed by (seed, purpose, entity)"},
@@ -119,7 +119,8 @@ const sb_key_spec sb_job_keys[] = {
     {"projection.*", "pre", SB_KEY_STRING, NULL, ANY, NULL, "", "presynaptic population or spike source"},
     {"projection.*", "post", SB_KEY_STRING, NULL, ANY, NULL, "", "postsynaptic population"},
     {"projection.*", "rule", SB_KEY_CHOICE, NULL, ANY,
-     "all_to_all|one_to_one|all_but_self|fixed_prob|fixed_indegree|file", "", "connection rule"},
+     "all_to_all|one_to_one|all_but_self|fixed_prob|fixed_indegree|file", "",
+     "connection rule (all_but_self: i to every j but j = i, populations of one size)"},
     {"projection.*", "p", SB_KEY_REAL, "0.1", 0, 1, NULL, "", "fixed_prob: connection probability"},
     {"projection.*", "indegree", SB_KEY_INT, "10", 1, 1e9, NULL, "", "fixed_indegree: distinct inputs per neuron"},
     {"projection.*", "file", SB_KEY_STRING, "", ANY, NULL, "",
@@ -150,6 +151,23 @@ const sb_key_spec sb_job_keys[] = {
     {"record", "traces", SB_KEY_LIST, "", ANY, NULL, "",
      "state probes as pop:index:var (var v, ge, gi, theta), written as frame reports"},
     {"record", "trace_every", SB_KEY_INT, "1", 1, 1e9, NULL, "steps", "sampling interval of the probes"},
+
+    {"stdp", "neurons", SB_KEY_INT, "100", 1, 1e7, NULL, "", "stdp-mnist: excitatory (and inhibitory) neurons N"},
+    {"stdp", "epochs", SB_KEY_INT, "1", 1, 1000, NULL, "", "stdp-mnist: passes over the training images"},
+    {"stdp", "intensity", SB_KEY_REAL, "2", 1e-3, 1e3, NULL, "", "stdp-mnist: input rate = pixel/8 * intensity Hz at first"},
+    {"stdp", "min_spikes", SB_KEY_INT, "5", 0, 1e6, NULL, "",
+     "stdp-mnist: fewer excitatory spikes for an image: intensity + 1 and show it again"},
+    {"stdp", "present", SB_KEY_REAL, "350", 1e-3, 1e6, NULL, "ms", "stdp-mnist: presentation of one image"},
+    {"stdp", "rest", SB_KEY_REAL, "150", 0, 1e6, NULL, "ms", "stdp-mnist: silence after each presentation"},
+    {"stdp", "dt", SB_KEY_REAL, "0.5", 1e-3, 10, NULL, "ms", "stdp-mnist: time step"},
+    {"stdp", "nu_pre", SB_KEY_REAL, "0.0001", 0, 1, NULL, "", "stdp-mnist: depression rate of the rule"},
+    {"stdp", "nu_post", SB_KEY_REAL, "0.01", 0, 1, NULL, "", "stdp-mnist: potentiation rate of the rule"},
+    {"stdp", "label_images", SB_KEY_INT, "0", 0, 1e9, NULL, "images",
+     "stdp-mnist: training images used for labelling the neurons (0 = all of data.train)"},
+    {"stdp", "checkpoint_every", SB_KEY_INT, "1000", 0, 1e9, NULL, "images",
+     "stdp-mnist: checkpoint during training every so many images (0: only at its end and on signals)"},
+    {"stdp", "record_images", SB_KEY_INT, "3", 0, 1e6, NULL, "images",
+     "stdp-mnist: test images whose excitatory spikes are written (SONATA /spikes/exc)"},
 
     {"sweep", "*", SB_KEY_LIST, "", ANY, NULL, "",
      "section.key = v1, v2, ... to sweep; settings: task (train), mode (grid|random), samples, ranks_per_point (1)"},

@@ -76,16 +76,6 @@ static sb_status setup_records(snn_net *net, const sb_config *c)
     return SB_OK;
 }
 
-/* The checkpoint tag: format, ranks and a hash of the effective job, so a
- * checkpoint of another job or layout is refused. */
-static void make_tag(const sb_job *job, char *tag, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *s = sb_cfg_effective_text(job->cfg); *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    snprintf(tag, len, "simulate v1 ranks=%d job=%016llx", job->par->size, (unsigned long long)h);
-}
-
 typedef struct {
     double build_s, sim_s;
 } timing;
@@ -138,26 +128,13 @@ static sb_status write_summary(const sb_job *job, snn_net *net, hid_t file, cons
     return st;
 }
 
-static void remove_checkpoint(const char *dir, int ranks)
-{
-    char path[4300];
-    for (int r = 0; r < ranks; r++)
-        for (int s = 0; s < 2; s++) {
-            snprintf(path, sizeof path, "%s/rank%dof%d.%d.h5", dir, r, ranks, s);
-            unlink(path);
-        }
-    snprintf(path, sizeof path, "%s/latest", dir);
-    unlink(path);
-    rmdir(dir);
-}
-
 sb_status sb_task_simulate_run(const sb_job *job)
 {
     const sb_config *c = job->cfg;
     char out[4096], dir[4200], tag[128];
     sb_job_output(job, out, sizeof out);
     snprintf(dir, sizeof dir, "%s.ckpt", out);
-    make_tag(job, tag, sizeof tag);
+    sb_job_tag(job, "simulate v1", tag, sizeof tag);
     timing tm = {0};
     double t0 = sb_now();
     snn_net *net = NULL;
@@ -205,7 +182,7 @@ sb_status sb_task_simulate_run(const sb_job *job)
         if (!st) {
             sb_info("simulate: wrote %s", out);
             if (job->par->rank == 0)
-                remove_checkpoint(dir, job->par->size);
+                snn_checkpoint_remove(dir, job->par->size);
         }
     }
     snn_net_free(net);

@@ -1,4 +1,5 @@
 /* The task registry. A task is listed here only when it is implemented. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,8 @@ sb_status sb_task_sweep_check(const sb_job *job);
 sb_status sb_task_sweep_run(const sb_job *job);
 sb_status sb_task_simulate_check(const sb_job *job);
 sb_status sb_task_simulate_run(const sb_job *job);
+sb_status sb_task_stdp_mnist_check(const sb_job *job);
+sb_status sb_task_stdp_mnist_run(const sb_job *job);
 
 static const sb_task tasks[] = {
     {"encode", "encode images as spike trains (poisson, latency, integrate) into a SONATA file",
@@ -27,6 +30,8 @@ static const sb_task tasks[] = {
      sb_task_sweep_check, sb_task_sweep_run},
     {"simulate", "simulate a spiking network of populations, stimuli and projections; spikes to SONATA",
      sb_task_simulate_check, sb_task_simulate_run},
+    {"stdp-mnist", "Diehl & Cook 2015: learn MNIST by STDP without labels, then label neurons and classify",
+     sb_task_stdp_mnist_check, sb_task_stdp_mnist_run},
 };
 
 const sb_task *sb_task_find(const char *name)
@@ -35,6 +40,14 @@ const sb_task *sb_task_find(const char *name)
         if (strcmp(tasks[i].name, name) == 0)
             return &tasks[i];
     return NULL;
+}
+
+void sb_job_tag(const sb_job *job, const char *kind, char *tag, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *s = sb_cfg_effective_text(job->cfg); *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    snprintf(tag, len, "%s ranks=%d job=%016llx", kind, job->par->size, (unsigned long long)h);
 }
 
 sb_status sb_job_reload(const sb_job *job, char *const *extra, int nextra, sb_config **cfg)

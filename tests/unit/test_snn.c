@@ -438,6 +438,9 @@ static void test_errors(void)
     expect_error(buf, "shorter than dt");
     snprintf(buf, sizeof buf, "%s[projection.x]\npre = P\npost = P\nrule = all_to_all\nweight = uniform:2:1\n", pops);
     expect_error(buf, "needs a < b");
+    snprintf(buf, sizeof buf, "%s[population.Q]\nmodel = lif_cuba\nn = 4\n[projection.x]\npre = Q\npost = P\n"
+             "rule = all_but_self\n", pops);
+    expect_error(buf, "same size (4 and 5)");
     snprintf(buf, sizeof buf, "%s[projection.x]\npre = P\npost = P\nrule = fixed_indegree\nindegree = 5\n", pops);
     expect_error(buf, "exceeds the 4 possible");
     expect_error(JOB "[population.P]\nmodel = lif_cuba\nn = 5\nv_reset = -40\nv_th = -50\n",

@@ -1,0 +1,513 @@
+/*
+ * Task `stdp-mnist`: the network of Diehl & Cook 2015 learning MNIST without
+ * labels, built from the general engine (src/snn/) by writing its sections
+ * (784 Poisson inputs, N conductance-based excitatory neurons with an
+ * adaptive threshold, N inhibitory ones, plastic input weights with the
+ * Diehl & Cook rule, one-to-one excitation of the inhibitory neurons and
+ * lateral inhibition of every other excitatory neuron). What is specific
+ * to the experiment lives here:
+ *
+ *   training    stdp.epochs passes over data.train images, online: the
+ *               input weights of each neuron are normalised to sum 78, the
+ *               image is shown for stdp.present ms at rate pixel/8 ×
+ *               intensity Hz, then stdp.rest ms of silence; fewer than
+ *               stdp.min_spikes excitatory spikes → intensity + 1 and again
+ *   labelling   the frozen network (no plasticity, θ fixed) on the training
+ *               images; each neuron takes the class with its highest mean
+ *               response
+ *   evaluation  the frozen network on data.test images, classified by the
+ *               class whose neurons fire most on average ("mean rate"), and
+ *               by responses weighted with each neuron's class profile
+ *               ("proportion"), the two schemes of the authors' code
+ *
+ * Model-parallel: neurons and their input weights are spread over the ranks
+ * by the engine; the inputs are generated on every rank from streams keyed
+ * by input pixel, so results are the same for any rank count. Training is
+ * checkpointed every stdp.checkpoint_every images and at its end;
+ * labelling and evaluation are rerun from there after a kill.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spikebridge/snn.h"
+#include "spikebridge/tasks.h"
+
+#define PIXELS 784
+#define CLASSES 10
+
+typedef struct {
+    int neurons, epochs, min_spikes, record_images;
+    double intensity, present, rest, dt;
+    uint64_t ntrain, nlabel, ntest, ckpt_every;
+    const char *dir;
+} recipe;
+
+static sb_status read_recipe(const sb_job *job, recipe *r)
+{
+    const sb_config *c = job->cfg;
+    r->neurons = (int)sb_cfg_int(c, "stdp", "neurons");
+    r->epochs = (int)sb_cfg_int(c, "stdp", "epochs");
+    r->min_spikes = (int)sb_cfg_int(c, "stdp", "min_spikes");
+    r->record_images = (int)sb_cfg_int(c, "stdp", "record_images");
+    r->intensity = sb_cfg_real(c, "stdp", "intensity");
+    r->present = sb_cfg_real(c, "stdp", "present");
+    r->rest = sb_cfg_real(c, "stdp", "rest");
+    r->dt = sb_cfg_real(c, "stdp", "dt");
+    r->ckpt_every = (uint64_t)sb_cfg_int(c, "stdp", "checkpoint_every");
+    r->dir = sb_cfg_str(c, "data", "dir");
+    sb_status st = sb_count_split(c, r->dir, SB_SPLIT_TRAIN, &r->ntrain);
+    if (!st)
+        st = sb_count_split(c, r->dir, SB_SPLIT_TEST, &r->ntest);
+    uint64_t nl = (uint64_t)sb_cfg_int(c, "stdp", "label_images");
+    r->nlabel = nl && nl < r->ntrain ? nl : r->ntrain;
+    return st;
+}
+
+sb_status sb_task_stdp_mnist_check(const sb_job *job)
+{
+    recipe r;
+    return read_recipe(job, &r);
+}
+
+/* The network in the engine's own terms (DESIGN.md's parameters). */
+static sb_status build(const sb_job *job, const recipe *r, snn_net **net)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "[job]\ntask = simulate\nseed = %lld\n[simulate]\ndt = %.17g\n"
+             "[stimulus.input]\ntype = poisson\nn = %d\nrate = 0\n"
+             "[population.exc]\nmodel = lif_coba\nn = %d\nv_rest = -65\nv_reset = -65\nv_th = -72\n"
+             "tau_m = 100\ntau_e = 1\ntau_i = 2\nt_ref = 5\ne_exc = 0\ne_inh = -100\n"
+             "theta_plus = 0.05\ntau_theta = 1e7\ntheta_init = 20\nv_init = -105\n"
+             "[population.inh]\nmodel = lif_coba\nn = %d\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
+             "tau_m = 10\ntau_e = 1\ntau_i = 2\nt_ref = 2\ne_exc = 0\ne_inh = -85\nv_init = -100\n"
+             "[projection.input_exc]\npre = input\npost = exc\nrule = all_to_all\n"
+             "weight = uniform:0.003:0.303\ndelay = uniform:0:10\nplasticity = diehl_cook\n"
+             "w_min = 0\nw_max = 1\ntau_pre = 20\ntau_post = 20\ntau_post2 = 40\n"
+             "nu_pre = %.17g\nnu_post = %.17g\nnormalise = 78\n"
+             "[projection.exc_inh]\npre = exc\npost = inh\nrule = one_to_one\nweight = 10.4\n"
+             "[projection.inh_exc]\npre = inh\npost = exc\nrule = all_but_self\ntarget = inh\n"
+             "weight = 17\n",
+             sb_cfg_int(job->cfg, "job", "seed"), r->dt, PIXELS, r->neurons, r->neurons,
+             sb_cfg_real(job->cfg, "stdp", "nu_pre"), sb_cfg_real(job->cfg, "stdp", "nu_post"));
+    sb_config *cfg = NULL;
+    sb_status st = sb_config_parse(&cfg, sb_job_keys, sb_job_nkeys, "stdp-mnist network", text, 0, NULL);
+    if (!st)
+        st = snn_net_build(net, cfg, job->par);
+    sb_config_free(cfg);
+    if (!st)
+        st = snn_net_record_spikes(*net, "exc");
+    return st;
+}
+
+/* What a phase needs from the network. */
+typedef struct {
+    snn_net *net;
+    MPI_Comm comm;
+    snn_pop *exc;
+    int input, plastic;
+    const recipe *r;
+    double *rates;
+    uint32_t *counts;       /* per local excitatory neuron, this image */
+    int64_t present_steps, rest_steps;
+    uint64_t keep;          /* recorded spikes to keep (first test images) */
+} runner;
+
+/* Shows one image until it makes enough spikes; counts each local neuron's
+ * spikes of the successful presentation. Collective. */
+static sb_status show(runner *ru, const uint8_t *img, int learn, int *tries)
+{
+    const recipe *r = ru->r;
+    double intensity = r->intensity;
+    sb_status st = SB_OK;
+    for (*tries = 1;; (*tries)++) {
+        if (learn)
+            snn_proj_normalise(ru->net, ru->plastic);
+        for (int p = 0; p < PIXELS; p++)
+            ru->rates[p] = img[p] / 8.0 * intensity;
+        snn_net_forget_recorded(ru->net, "exc", ru->keep);
+        snn_net_set_rates(ru->net, ru->input, ru->rates, 0, PIXELS);
+        if ((st = snn_net_run(ru->net, ru->present_steps)))
+            return st;
+        const uint64_t *ids;
+        const int64_t *steps;
+        uint64_t n = snn_net_recorded(ru->net, "exc", &ids, &steps);
+        memset(ru->counts, 0, ru->exc->nlocal * sizeof *ru->counts);
+        for (uint64_t k = ru->keep; k < n; k++)
+            ru->counts[snn_pop_local(ru->exc, ids[k])]++;
+        uint64_t total = par_sum_u64(n - ru->keep, ru->comm);
+        memset(ru->rates, 0, PIXELS * sizeof *ru->rates);
+        snn_net_set_rates(ru->net, ru->input, ru->rates, 0, PIXELS);
+        if ((st = snn_net_run(ru->net, ru->rest_steps)))
+            return st;
+        if (total >= (uint64_t)r->min_spikes || *tries >= 20)
+            return SB_OK;
+        intensity += 1;
+    }
+}
+
+static void freeze(runner *ru, int frozen)
+{
+    ru->exc->theta_frozen = frozen;
+    snn_net_proj(ru->net, ru->plastic)->plast->frozen = frozen;
+}
+
+/* Task counters kept in every checkpoint: phase done (0 none, 1 training),
+ * epoch and image of the next training image. */
+enum { U_PHASE, U_EPOCH, U_IMAGE, U_COUNT };
+
+static sb_status train(const sb_job *job, runner *ru, const sb_dataset *ds, int64_t *user,
+                       const char *ckdir, const char *tag)
+{
+    const recipe *r = ru->r;
+    freeze(ru, 0);
+    sb_status st = SB_OK;
+    for (; !st && user[U_EPOCH] < r->epochs; user[U_EPOCH]++, user[U_IMAGE] = 0) {
+        char label[64];
+        snprintf(label, sizeof label, "stdp train epoch %lld", (long long)user[U_EPOCH] + 1);
+        sb_progress prog;
+        sb_progress_begin(&prog, label, "images", (double)ds->n, (double)ds->n);
+        uint64_t start = (uint64_t)user[U_IMAGE];
+        while (!st && (uint64_t)user[U_IMAGE] < ds->n) {
+            int tries;
+            st = show(ru, ds->pixels + (uint64_t)user[U_IMAGE] * PIXELS, 1, &tries);
+            if (st)
+                break;
+            user[U_IMAGE]++;
+            sb_progress_update(&prog, (double)((uint64_t)user[U_IMAGE] - start));
+            int stop = sb_stop_requested(), any = 0;
+            MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, job->par->comm);
+            int due = r->ckpt_every && (uint64_t)user[U_IMAGE] % r->ckpt_every == 0;
+            if (any || due) {
+                st = snn_net_save(ru->net, ckdir, tag);
+                if (!st && any) {
+                    sb_info("stdp-mnist: stopped at image %lld of epoch %lld; checkpoint in %s",
+                            (long long)user[U_IMAGE], (long long)user[U_EPOCH] + 1, ckdir);
+                    st = SB_EINTERRUPTED;
+                }
+            }
+        }
+        sb_progress_end(&prog);
+        if (st)
+            return st;
+    }
+    user[U_PHASE] = 1;
+    return snn_net_save(ru->net, ckdir, tag);
+}
+
+/* Labelling: mean response of each local neuron to each class. */
+static sb_status label(runner *ru, const sb_dataset *ds, double *resp)
+{
+    freeze(ru, 1);
+    uint64_t per[CLASSES] = {0};
+    size_t nl = ru->exc->nlocal;
+    memset(resp, 0, nl * CLASSES * sizeof *resp);
+    sb_progress prog;
+    sb_progress_begin(&prog, "stdp labelling", "images", (double)ds->n, (double)ds->n);
+    for (uint64_t i = 0; i < ds->n; i++) {
+        int tries;
+        sb_status st = show(ru, ds->pixels + i * PIXELS, 0, &tries);
+        if (st)
+            return st;
+        int c = ds->labels[i];
+        per[c]++;
+        for (size_t k = 0; k < nl; k++)
+            resp[k * CLASSES + (size_t)c] += ru->counts[k];
+        sb_progress_update(&prog, (double)(i + 1));
+    }
+    sb_progress_end(&prog);
+    for (size_t k = 0; k < nl; k++)
+        for (int c = 0; c < CLASSES; c++)
+            resp[k * CLASSES + (size_t)c] /= per[c] ? (double)per[c] : 1.0;
+    return SB_OK;
+}
+
+typedef struct {
+    uint8_t *pred_mean, *pred_prop;
+    double acc_mean, acc_prop;
+    int64_t confusion[CLASSES * CLASSES];
+} scores;
+
+static int argmax(const double *x, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b])
+            b = i;
+    return b;
+}
+
+static sb_status evaluate(runner *ru, const sb_dataset *ds, const double *resp, const int *labels,
+                          MPI_Comm comm, scores *sc)
+{
+    size_t nl = ru->exc->nlocal;
+    double members[CLASSES] = {0}, local[CLASSES] = {0};
+    for (size_t k = 0; k < nl; k++)
+        local[labels[k]] += 1;
+    MPI_Allreduce(local, members, CLASSES, MPI_DOUBLE, MPI_SUM, comm);
+    uint64_t right_mean = 0, right_prop = 0;
+    sb_progress prog;
+    sb_progress_begin(&prog, "stdp evaluation", "images", (double)ds->n, (double)ds->n);
+    for (uint64_t i = 0; i < ds->n; i++) {
+        int tries;
+        sb_status st = show(ru, ds->pixels + i * PIXELS, 0, &tries);
+        if (st)
+            return st;
+        if (i < (uint64_t)ru->r->record_images) { /* keep this image's spikes for the file */
+            const uint64_t *ids;
+            const int64_t *steps;
+            ru->keep = snn_net_recorded(ru->net, "exc", &ids, &steps);
+        }
+        double part[2 * CLASSES] = {0}, sum[2 * CLASSES];
+        for (size_t k = 0; k < nl; k++) {
+            if (!ru->counts[k])
+                continue;
+            part[labels[k]] += ru->counts[k];
+            double norm = 0;
+            for (int c = 0; c < CLASSES; c++)
+                norm += resp[k * CLASSES + (size_t)c];
+            for (int c = 0; norm > 0 && c < CLASSES; c++)
+                part[CLASSES + c] += ru->counts[k] * resp[k * CLASSES + (size_t)c] / norm;
+        }
+        MPI_Allreduce(part, sum, 2 * CLASSES, MPI_DOUBLE, MPI_SUM, comm);
+        for (int c = 0; c < CLASSES; c++)
+            sum[c] = members[c] > 0 ? sum[c] / members[c] : -1;
+        int pm = argmax(sum, CLASSES), pp = argmax(sum + CLASSES, CLASSES), y = ds->labels[i];
+        sc->pred_mean[i] = (uint8_t)pm;
+        sc->pred_prop[i] = (uint8_t)pp;
+        right_mean += pm == y;
+        right_prop += pp == y;
+        sc->confusion[y * CLASSES + pm]++;
+        sb_progress_update(&prog, (double)(i + 1));
+    }
+    sb_progress_end(&prog);
+    sc->acc_mean = ds->n ? (double)right_mean / (double)ds->n : 0;
+    sc->acc_prop = ds->n ? (double)right_prop / (double)ds->n : 0;
+    return SB_OK;
+}
+
+/* Rank 0 gets every neuron's input weights [N × 784], θ and label, in
+ * neuron order. */
+typedef struct {
+    double *w, *theta, *label;
+} learned;
+
+static sb_status gather_learned(runner *ru, const int *labels, MPI_Comm comm, learned *out)
+{
+    snn_proj *pr = snn_net_proj(ru->net, ru->plastic);
+    size_t nl = ru->exc->nlocal;
+    double *w = SB_MALLOC(nl * PIXELS + 1, sizeof *w), *meta = SB_MALLOC(3 * nl + 1, sizeof *meta);
+    sb_status st = par_agree(w && meta ? SB_OK : SB_ENOMEM, comm);
+    for (size_t k = 0; !st && k < nl; k++) {
+        for (uint64_t c = pr->col[k], p = 0; c < pr->col[k + 1]; c++, p++)
+            w[k * PIXELS + p] = pr->w[pr->col_syn[c]];
+        meta[3 * k] = (double)snn_pop_index(ru->exc, k);
+        meta[3 * k + 1] = ru->exc->var[SNN_VAR_THETA][k];
+        meta[3 * k + 2] = labels[k];
+    }
+    double *gw = NULL, *gm = NULL;
+    uint64_t nw = 0, nm = 0;
+    if (!st)
+        st = par_gather_f64(comm, w, nl * PIXELS, &gw, &nw);
+    if (!st)
+        st = par_gather_f64(comm, meta, 3 * nl, &gm, &nm);
+    st = par_agree(st, comm);
+    uint64_t N = ru->exc->n;
+    if (!st && gm) {
+        out->w = SB_MALLOC(N * PIXELS, sizeof *out->w);
+        out->theta = SB_MALLOC(N, sizeof *out->theta);
+        out->label = SB_MALLOC(N, sizeof *out->label);
+        for (uint64_t k = 0; out->w && out->theta && out->label && k < nm / 3; k++) {
+            uint64_t j = (uint64_t)gm[3 * k];
+            memcpy(out->w + j * PIXELS, gw + k * PIXELS, PIXELS * sizeof *gw);
+            out->theta[j] = gm[3 * k + 1];
+            out->label[j] = gm[3 * k + 2];
+        }
+    }
+    free(w);
+    free(meta);
+    free(gw);
+    free(gm);
+    return st;
+}
+
+static sb_status write_output(const sb_job *job, runner *ru, const learned *le, const scores *sc,
+                              const sb_dataset *test, const double *seconds, const uint64_t *images)
+{
+    MPI_Comm comm = job->par->comm;
+    int root = job->par->rank == 0;
+    uint64_t N = ru->exc->n;
+    char path[4096];
+    sb_job_output(job, path, sizeof path);
+    h5_out f;
+    sb_status st = h5_create(&f, path, comm);
+    if (st)
+        return st;
+    st = h5_attr_str(f.id, "task", "stdp-mnist");
+    if (!st)
+        st = sonata_write_header(f.id);
+    if (!st)
+        st = snn_net_write_records(ru->net, f.id);
+    float *w = NULL;
+    int32_t *lab = NULL;
+    if (root) {
+        w = SB_MALLOC(N * PIXELS + 1, sizeof *w);
+        lab = SB_MALLOC(N + 1, sizeof *lab);
+        for (uint64_t i = 0; w && i < N * PIXELS; i++)
+            w[i] = (float)le->w[i];
+        for (uint64_t i = 0; lab && i < N; i++)
+            lab[i] = (int32_t)le->label[i];
+    }
+    st = par_agree(st ? st : root && (!w || !lab) ? SB_ENOMEM : SB_OK, comm);
+    hsize_t pix = PIXELS, cls = CLASSES;
+    if (!st)
+        st = h5_write_rows(f.id, "stdp/weights", H5T_NATIVE_FLOAT, 1, &pix, w, root ? N : 0, comm);
+    if (!st)
+        st = h5_write_rows(f.id, "stdp/theta", H5T_NATIVE_DOUBLE, 0, NULL, le->theta, root ? N : 0, comm);
+    if (!st)
+        st = h5_write_rows(f.id, "stdp/labels", H5T_NATIVE_INT32, 0, NULL, lab, root ? N : 0, comm);
+    if (!st)
+        st = h5_write_rows(f.id, "stdp/confusion", H5T_NATIVE_INT64, 1, &cls, sc->confusion,
+                           root ? CLASSES : 0, comm);
+    if (!st)
+        st = h5_write_rows(f.id, "test/pred_mean_rate", H5T_NATIVE_UINT8, 0, NULL, sc->pred_mean,
+                           root ? test->n : 0, comm);
+    if (!st)
+        st = h5_write_rows(f.id, "test/pred_proportion", H5T_NATIVE_UINT8, 0, NULL, sc->pred_prop,
+                           root ? test->n : 0, comm);
+    if (!st)
+        st = h5_write_rows(f.id, "test/labels", H5T_NATIVE_UINT8, 0, NULL, test->labels,
+                           root ? test->n : 0, comm);
+    hid_t g = -1;
+    if (!st)
+        st = h5_group(f.id, "stdp", &g);
+    static const char *const phase[3] = {"train", "label", "test"};
+    for (int p = 0; p < 3 && !st; p++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s_seconds", phase[p]);
+        st = h5_attr_f64(g, name, seconds[p]);
+        snprintf(name, sizeof name, "%s_ms_per_image", phase[p]);
+        if (!st)
+            st = h5_attr_f64(g, name, images[p] ? 1e3 * seconds[p] / (double)images[p] : 0);
+    }
+    if (!st) st = h5_attr_f64(g, "accuracy_mean_rate", sc->acc_mean);
+    if (!st) st = h5_attr_f64(g, "accuracy_proportion", sc->acc_prop);
+    if (!st) st = h5_attr_i64(g, "neurons", (int64_t)N);
+    if (g >= 0)
+        H5Gclose(g);
+    free(w);
+    free(lab);
+    st = sb_job_finish_output(job, &f, st);
+    if (!st)
+        sb_info("stdp-mnist: wrote %s", path);
+    return st;
+}
+
+sb_status sb_task_stdp_mnist_run(const sb_job *job)
+{
+    recipe r;
+    sb_status st = read_recipe(job, &r);
+    if (st)
+        return st;
+    MPI_Comm comm = job->par->comm;
+    sb_dataset trainset = {0}, labelset = {0}, testset = {0};
+    st = sb_dataset_load(&trainset, r.dir, SB_SPLIT_TRAIN, 0, r.ntrain);
+    if (!st)
+        st = sb_dataset_load(&testset, r.dir, SB_SPLIT_TEST, 0, r.ntest);
+    if (!st && (trainset.rows * trainset.cols != PIXELS))
+        st = sb_fail(SB_EFORMAT, "%s: stdp-mnist needs 28x28 images, these are %ux%u", r.dir,
+                     trainset.rows, trainset.cols);
+    st = par_agree(st, comm);
+    labelset = trainset;
+    labelset.n = r.nlabel;
+    snn_net *net = NULL;
+    if (!st)
+        st = build(job, &r, &net);
+    runner ru = {net, comm, NULL, 0, 0, &r, NULL, NULL, 0, 0, 0};
+    int64_t user[U_COUNT] = {0, 0, 0};
+    char out[4096], ckdir[4200], tag[128];
+    sb_job_output(job, out, sizeof out);
+    snprintf(ckdir, sizeof ckdir, "%s.ckpt", out);
+    sb_job_tag(job, "stdp-mnist v1", tag, sizeof tag);
+    double *resp = NULL;
+    int *labels = NULL;
+    scores sc = {0};
+    learned le = {0};
+    if (!st) {
+        ru.exc = snn_net_pop(net, snn_net_find_pop(net, "exc"));
+        ru.input = snn_net_find_source(net, "input");
+        ru.plastic = 0;
+        ru.rates = SB_CALLOC(PIXELS, sizeof *ru.rates);
+        ru.counts = SB_CALLOC(ru.exc->nlocal + 1, sizeof *ru.counts);
+        ru.present_steps = llround(r.present / r.dt);
+        ru.rest_steps = llround(r.rest / r.dt);
+        resp = SB_CALLOC(ru.exc->nlocal * CLASSES + 1, sizeof *resp);
+        labels = SB_CALLOC(ru.exc->nlocal + 1, sizeof *labels);
+        sc.pred_mean = SB_CALLOC(testset.n + 1, 1);
+        sc.pred_prop = SB_CALLOC(testset.n + 1, 1);
+        st = ru.rates && ru.counts && resp && labels && sc.pred_mean && sc.pred_prop ? SB_OK : SB_ENOMEM;
+        st = par_agree(st, comm);
+        snn_net_set_user(net, user, U_COUNT);
+        snn_net_set_progress(net, 0);
+    }
+    int loaded = 0;
+    if (!st)
+        st = snn_net_load(net, ckdir, tag, &loaded);
+    if (!st && loaded)
+        sb_info("stdp-mnist: resuming from %s (%s, epoch %lld, image %lld)", ckdir,
+                user[U_PHASE] ? "training done" : "training", (long long)user[U_EPOCH] + 1,
+                (long long)user[U_IMAGE]);
+    if (!st)
+        sb_info("stdp-mnist: %d excitatory neurons, %llu training images x %d epochs, %llu for "
+                "labelling, %llu test images, %d ranks x %d threads",
+                r.neurons, (unsigned long long)trainset.n, r.epochs, (unsigned long long)labelset.n,
+                (unsigned long long)testset.n, job->par->size, job->par->threads);
+    double seconds[3] = {0}, t0 = sb_now();
+    uint64_t images[3] = {trainset.n * (uint64_t)r.epochs, labelset.n, testset.n};
+    if (!st && !user[U_PHASE])
+        st = train(job, &ru, &trainset, user, ckdir, tag);
+    seconds[0] = sb_now() - t0;
+    t0 = sb_now();
+    if (!st)
+        st = label(&ru, &labelset, resp);
+    seconds[1] = sb_now() - t0;
+    for (size_t k = 0; !st && k < ru.exc->nlocal; k++)
+        labels[k] = argmax(resp + k * CLASSES, CLASSES);
+    t0 = sb_now();
+    if (!st) {
+        snn_net_forget_recorded(net, "exc", 0);
+        ru.keep = 0;
+        st = evaluate(&ru, &testset, resp, labels, comm, &sc);
+    }
+    seconds[2] = sb_now() - t0;
+    if (!st) {
+        snn_net_forget_recorded(net, "exc", ru.keep);
+        st = gather_learned(&ru, labels, comm, &le);
+    }
+    if (!st) {
+        sb_info("stdp-mnist: test accuracy %.2f %% (mean rate), %.2f %% (proportion); %.1f / %.1f / "
+                "%.1f ms per image (train / label / test)",
+                100 * sc.acc_mean, 100 * sc.acc_prop, images[0] ? 1e3 * seconds[0] / (double)images[0] : 0,
+                images[1] ? 1e3 * seconds[1] / (double)images[1] : 0,
+                images[2] ? 1e3 * seconds[2] / (double)images[2] : 0);
+        st = write_output(job, &ru, &le, &sc, &testset, seconds, images);
+    }
+    if (!st && job->par->rank == 0)
+        snn_checkpoint_remove(ckdir, job->par->size);
+    free(le.w);
+    free(le.theta);
+    free(le.label);
+    free(sc.pred_mean);
+    free(sc.pred_prop);
+    free(resp);
+    free(labels);
+    free(ru.rates);
+    free(ru.counts);
+    snn_net_free(net);
+    sb_dataset_free(&trainset);
+    sb_dataset_free(&testset);
+    return st;
+}
