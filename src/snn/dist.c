@@ -41,6 +41,9 @@ sb_status snn_dist_parse(const char *text, const char *what, snn_dist *d)
             return sb_fail(SB_ECONFIG, "%s: '%s': uniform:a:b needs a < b", what, text);
         if (d->kind == SNN_DIST_NORMAL && d->b < 0)
             return sb_fail(SB_ECONFIG, "%s: '%s': normal:mean:sd needs sd >= 0", what, text);
+        /* draws must stay finite: a normal draw lies within 40 sd */
+        if (!isfinite(d->b - d->a) || !isfinite(fabs(d->a) + 40 * d->b))
+            return sb_fail(SB_ECONFIG, "%s: '%s': values too large", what, text);
         return SB_OK;
     }
     return sb_fail(SB_ECONFIG,

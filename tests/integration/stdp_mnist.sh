@@ -1,0 +1,42 @@
+# Task stdp-mnist on a small synthetic dataset: the same learned weights,
+# thresholds, labels and predictions on 1, 2 and 3 ranks; learning beats
+# chance; a run stopped by SIGUSR1 during training (exit 3) resumes to the
+# uninterrupted run's results; the result file has the documented layout.
+. tests/integration/common.inc
+ds=$TMP/ds
+$PY tests/integration/make_dataset.py "$ds" 1500 100
+job="jobs/stdp_mnist_smoke.ini data.dir=$ds data.train=1500 data.test=100 stdp.checkpoint_every=25"
+names="/stdp/weights /stdp/theta /stdp/labels /stdp/confusion /test/pred_mean_rate /test/pred_proportion"
+for np in 1 2 3; do
+    mpirun -np $np $SB run $job job.output="$TMP/r$np.h5" > "$TMP/r.log" 2>&1 || { cat "$TMP/r.log"; fail "np=$np"; }
+    [ $np = 1 ] && cat "$TMP/r.log"
+    [ $np = 1 ] || $PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/r$np.h5" $names \
+        || fail "np=$np differs from np=1"
+done
+$PY -c "
+import h5py, sys
+with h5py.File(sys.argv[1]) as f:
+    a = f['stdp'].attrs
+    w = f['stdp/weights']
+    assert w.shape == (20, 784), w.shape
+    assert f['stdp/labels'].shape == (20,) and f['stdp/confusion'].shape == (10, 10)
+    assert f['stdp/confusion'][:].sum() == 100
+    assert abs(w[:].sum(axis=1) - 78).max() < 2, 'weights should stay near their normalised sum'
+    assert 'exc' in f['spikes'], 'no spikes of the first test images'
+    print('accuracy', a['accuracy_mean_rate'], a['accuracy_proportion'])
+    assert a['accuracy_proportion'] > 0.3, 'no better than chance (0.1)'
+" "$TMP/r1.h5" || fail "result file layout or accuracy"
+
+# SIGUSR1 during training: checkpoint, exit 3; the rerun resumes
+mpirun -np 2 $SB run $job job.output="$TMP/u.h5" > "$TMP/u.log" 2>&1 &
+runner=$!
+for i in $(seq 400); do [ -f "$TMP/u.h5.ckpt/latest" ] && break; sleep 0.02; done
+pkill -USR1 -f "job.output=$TMP/u.h5" || true
+rc=0
+wait $runner || rc=$?
+[ $rc = 3 ] || { cat "$TMP/u.log"; fail "SIGUSR1: exit $rc, wanted 3"; }
+grep -q "stopped at image" "$TMP/u.log" || fail "SIGUSR1: no 'stopped at image' line"
+mpirun -np 2 $SB run $job job.output="$TMP/u.h5" > "$TMP/u2.log" 2>&1 || { cat "$TMP/u2.log"; fail "resume"; }
+grep -q "resuming from" "$TMP/u2.log" || fail "no resume"
+$PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/u.h5" $names || fail "resumed run differs"
+finish
