@@ -4,8 +4,8 @@
 # uninterrupted run's results; the result file has the documented layout.
 . tests/integration/common.inc
 ds=$TMP/ds
-$PY tests/integration/make_dataset.py "$ds" 1500 100
-job="jobs/stdp_mnist_smoke.ini data.dir=$ds data.train=1500 data.test=100 stdp.checkpoint_every=25"
+$PY tests/integration/make_dataset.py "$ds" 600 100
+job="jobs/stdp_mnist_smoke.ini data.dir=$ds data.train=600 data.test=100 stdp.checkpoint_every=25"
 names="/stdp/weights /stdp/theta /stdp/labels /stdp/confusion /test/pred_mean_rate /test/pred_proportion"
 for np in 1 2 3; do
     mpirun -np $np $SB run $job job.output="$TMP/r$np.h5" > "$TMP/r.log" 2>&1 || { cat "$TMP/r.log"; fail "np=$np"; }
