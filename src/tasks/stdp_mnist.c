@@ -122,7 +122,7 @@ static sb_status show(runner *ru, const uint8_t *img, int learn, int *tries)
 {
     const recipe *r = ru->r;
     double intensity = r->intensity;
-    sb_status st = SB_OK;
+    sb_status st;
     for (*tries = 1;; (*tries)++) {
         if (learn)
             snn_proj_normalise(ru->net, ru->plastic);

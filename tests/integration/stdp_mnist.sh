@@ -28,12 +28,7 @@ with h5py.File(sys.argv[1]) as f:
 " "$TMP/r1.h5" || fail "result file layout or accuracy"
 
 # SIGUSR1 during training: checkpoint, exit 3; the rerun resumes
-mpirun -np 2 $SB run $job job.output="$TMP/u.h5" > "$TMP/u.log" 2>&1 &
-runner=$!
-for i in $(seq 400); do [ -f "$TMP/u.h5.ckpt/latest" ] && break; sleep 0.02; done
-pkill -USR1 -f "job.output=$TMP/u.h5" || true
-rc=0
-wait $runner || rc=$?
+LOG=$TMP/u.log interrupt usr1 "$TMP/u.h5.ckpt/latest" "$TMP/u.h5" mpirun -np 2 $SB run $job job.output="$TMP/u.h5"
 [ $rc = 3 ] || { cat "$TMP/u.log"; fail "SIGUSR1: exit $rc, wanted 3"; }
 grep -q "stopped at image" "$TMP/u.log" || fail "SIGUSR1: no 'stopped at image' line"
 mpirun -np 2 $SB run $job job.output="$TMP/u.h5" > "$TMP/u2.log" 2>&1 || { cat "$TMP/u2.log"; fail "resume"; }
