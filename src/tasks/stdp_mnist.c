@@ -199,7 +199,7 @@ static sb_status train(const sb_job *job, runner *ru, const sb_dataset *ds, int6
 }
 
 /* Labelling: mean response of each local neuron to each class. */
-static sb_status label(runner *ru, const sb_dataset *ds, double *resp)
+static sb_status assign_labels(runner *ru, const sb_dataset *ds, double *resp)
 {
     freeze(ru, 1);
     uint64_t per[CLASSES] = {0};
@@ -472,7 +472,7 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
     seconds[0] = sb_now() - t0;
     t0 = sb_now();
     if (!st)
-        st = label(&ru, &labelset, resp);
+        st = assign_labels(&ru, &labelset, resp);
     seconds[1] = sb_now() - t0;
     for (size_t k = 0; !st && k < ru.exc->nlocal; k++)
         labels[k] = argmax(resp + k * CLASSES, CLASSES);
