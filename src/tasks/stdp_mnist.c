@@ -122,7 +122,6 @@ static sb_status show(runner *ru, const uint8_t *img, int learn, int *tries)
 {
     const recipe *r = ru->r;
     double intensity = r->intensity;
-    sb_status st;
     for (*tries = 1;; (*tries)++) {
         if (learn)
             snn_proj_normalise(ru->net, ru->plastic);
@@ -130,7 +129,8 @@ static sb_status show(runner *ru, const uint8_t *img, int learn, int *tries)
             ru->rates[p] = img[p] / 8.0 * intensity;
         snn_net_forget_recorded(ru->net, "exc", ru->keep);
         snn_net_set_rates(ru->net, ru->input, ru->rates, 0, PIXELS);
-        if ((st = snn_net_run(ru->net, ru->present_steps)))
+        sb_status st = snn_net_run(ru->net, ru->present_steps);
+        if (st)
             return st;
         const uint64_t *ids;
         const int64_t *steps;
@@ -466,7 +466,6 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
                 r.neurons, (unsigned long long)trainset.n, r.epochs, (unsigned long long)labelset.n,
                 (unsigned long long)testset.n, job->par->size, job->par->threads);
     double seconds[3] = {0}, t0 = sb_now();
-    uint64_t images[3] = {trainset.n * (uint64_t)r.epochs, labelset.n, testset.n};
     if (!st && !user[U_PHASE])
         st = train(job, &ru, &trainset, user, ckdir, tag);
     seconds[0] = sb_now() - t0;
@@ -488,6 +487,7 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
         st = gather_learned(&ru, labels, comm, &le);
     }
     if (!st) {
+        uint64_t images[3] = {trainset.n * (uint64_t)r.epochs, labelset.n, testset.n};
         sb_info("stdp-mnist: test accuracy %.2f %% (mean rate), %.2f %% (proportion); %.1f / %.1f / "
                 "%.1f ms per image (train / label / test)",
                 100 * sc.acc_mean, 100 * sc.acc_prop, images[0] ? 1e3 * seconds[0] / (double)images[0] : 0,
