@@ -120,7 +120,10 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
             if (pr->plast) {
                 for (uint64_t syn = a; syn < e; syn++) {
                     int d = pr->delay ? pr->delay[syn] : pr->delay_const;
-                    snn_vec_push(&net->queue[pi][(s + d) % S][t], syn);
+                    if (!snn_vec_push(&net->queue[pi][(s + d) % S][t], syn)) {
+#pragma omp atomic write
+                        net->oom = 1; /* reported after the step loop */
+                    }
                 }
                 continue;
             }
@@ -350,6 +353,8 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
     }
     net->step = rs.done;
     snn_vec_free(&rs.merged);
+    if (net->oom && !rs.st)
+        rs.st = sb_fail(SB_ENOMEM, "no memory to queue plastic synaptic events");
     if (rs.st)
         return rs.st;
     sb_progress_end(&prog);

@@ -70,6 +70,7 @@ struct snn_net {
     uint64_t *count;           /* per pop: spikes of own neurons */
 
     int quiet;                 /* no progress lines from snn_net_run */
+    int oom;                   /* a thread could not queue a plastic event */
     int64_t *user;             /* a task's counters, checkpointed with the state */
     int nuser;
     int nrec, nprobe;
