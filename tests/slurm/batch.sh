@@ -30,6 +30,15 @@ grep -q "2 ranks x 1 threads" "$TMP"/sb-simulate-"$id"_*.out || fail "the simula
 $PY tests/integration/same_spikes.py "$TMP/sim.h5" --reference tests/data/snn/two_pops_brian2.txt \
     || fail "simulate under SLURM differs from Brian2's spike times"
 
+# Diehl & Cook on 2 ranks (the smoke job on the synthetic digits).
+id=$(sbatch --parsable -o "$TMP/%x-%A_%a.out" slurm/stdp-mnist.sbatch jobs/stdp_mnist_smoke.ini \
+     data.dir="$ds" data.train=200 data.test=50 job.output="$TMP/dc.h5") || fail "sbatch stdp-mnist"
+state=$(wait_job "$id")
+echo "stdp-mnist job $id: $state"
+[ "$state" = "COMPLETED 0:0" ] || { cat "$TMP"/sb-stdp-mnist-*.out; fail "stdp-mnist job ended $state"; }
+grep -q "stdp-mnist: test accuracy" "$TMP"/sb-stdp-mnist-"$id"_*.out || fail "no accuracy in the stdp-mnist log"
+[ -f "$TMP/dc.h5" ] || fail "no stdp-mnist result file"
+
 # A sweep as a job array, then collect.
 sweep="jobs/sweep_cnn_lr.ini $small train.epochs=1 sweep.train.lr=0.01,0.1 sweep.train.batch=16,32 job.output=$TMP/sw.h5"
 n=$($SB sweep-size $sweep)
