@@ -94,7 +94,16 @@ typedef struct {
      * that input for the very next step can be added there directly
      * instead of through the ring (-1: always through the ring). */
     int direct_exc, direct_inh;
+    /* For stretches without input (snn_net_idle); both NULL: the model is
+     * always stepped. quiet: 1 if no local neuron can spike in the next
+     * `steps` steps without input and their conductances no longer move v
+     * by SNN_IDLE_EPS mV. relax: those steps in closed form, with the
+     * conductances decaying but no longer acting on v. */
+    int (*quiet)(const snn_pop *pop, int64_t steps);
+    void (*relax)(snn_pop *pop, int64_t steps);
 } snn_neuron_model;
+
+#define SNN_IDLE_EPS 1e-9 /* mV */
 
 const snn_neuron_model *snn_neuron_model_find(const char *name);
 
@@ -235,13 +244,45 @@ struct snn_plasticity {
     /* per local post neuron: traces after the last post spike, and its step */
     double *post1, *post2;
     int64_t *post_step;
+    /* decay factors per trace (snn_trace), so that a lazy trace costs two
+     * loads instead of an exp(): decay[w][k] = exp(-k·dt/τ) for k <
+     * SNN_DECAY_LO, then decay[w][SNN_DECAY_LO + m] = exp(-m·SNN_DECAY_LO·dt/τ)
+     * for m < nhi[w], and 0 from kzero[w] steps on; NULL: exp() every time */
+    double *decay[3];
+    int64_t nhi[3], kzero[3];
 };
+
+typedef enum { SNN_TRACE_PRE, SNN_TRACE_POST1, SNN_TRACE_POST2 } snn_trace;
 
 const snn_rule *snn_rule_find(const char *name);
 extern const snn_rule snn_rule_stdp, snn_rule_diehl_cook;
 
 /* Trace value x·exp(-(now - then)·dt/tau). */
 double snn_trace_decay(double x, int64_t then, int64_t now, double dt, double tau);
+/* Fills pl->decay for pl->dt and the time constants in pl->p. */
+sb_status snn_plast_tables(snn_plasticity *pl);
+
+enum { SNN_DECAY_BITS = 12, SNN_DECAY_LO = 1 << SNN_DECAY_BITS };
+
+/* Trace `which` of pl, x at step `then`, seen at step `now`: from the
+ * tables where they reach (within 2 ulp of the exp()), by exp() beyond. */
+static inline double snn_plast_trace(const snn_plasticity *pl, snn_trace which, double x,
+                                     int64_t then, int64_t now)
+{
+    int64_t k = now - then;
+    if (x == 0 || k == 0)
+        return x;
+    const double *d = pl->decay[which];
+    if (d && k < SNN_DECAY_LO)
+        return x * d[k];
+    if (d && (k >> SNN_DECAY_BITS) < pl->nhi[which])
+        return x * d[k & (SNN_DECAY_LO - 1)] * d[SNN_DECAY_LO + (k >> SNN_DECAY_BITS)];
+    if (d && k >= pl->kzero[which])
+        return 0;
+    double tau = which == SNN_TRACE_PRE ? pl->p.tau_pre
+                 : which == SNN_TRACE_POST1 ? pl->p.tau_post : pl->p.tau_post2;
+    return snn_trace_decay(x, then, now, pl->dt, tau);
+}
 
 /* ------------------------------------------------------------------ network */
 
@@ -261,6 +302,15 @@ void snn_net_free(snn_net *net);
 /* Simulates `steps` more steps. Collective. Returns SB_EINTERRUPTED when a
  * stop was requested (the state is consistent: checkpoint it). */
 sb_status snn_net_run(snn_net *net, int64_t steps);
+
+/* Simulates `steps` steps in which no source spikes and no current changes
+ * (e.g. the rest between two images): steps normally while input is still
+ * arriving, then, once every population is quiet (see snn_neuron_model),
+ * jumps the remaining steps in closed form. Collective; returns as
+ * snn_net_run. */
+sb_status snn_net_idle(snn_net *net, int64_t steps);
+/* Steps snn_net_idle has jumped so far. */
+int64_t snn_net_jumped(const snn_net *net);
 
 /* Accessors for tasks. */
 int64_t snn_net_step(const snn_net *net);

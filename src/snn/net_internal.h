@@ -10,8 +10,19 @@ typedef struct {
     size_t n, cap;
 } snn_vec;
 
-int snn_vec_push(snn_vec *v, uint64_t x);
+/* Grows v and appends x; 0 when out of memory. */
+int snn_vec_grow_push(snn_vec *v, uint64_t x);
 void snn_vec_free(snn_vec *v);
+
+/* Appends x; 0 when out of memory. Inline: the engine pushes one entry per
+ * plastic synaptic event. */
+static inline int snn_vec_push(snn_vec *v, uint64_t x)
+{
+    if (v->n == v->cap)
+        return snn_vec_grow_push(v, x);
+    v->a[v->n++] = x;
+    return 1;
+}
 
 /* Spikes recorded for one population or source group. */
 typedef struct {
@@ -70,6 +81,7 @@ struct snn_net {
     uint64_t *count;           /* per pop: spikes of own neurons */
 
     int quiet;                 /* no progress lines from snn_net_run */
+    int64_t jumped;            /* steps advanced in closed form by snn_net_idle */
     int oom;                   /* a thread could not queue a plastic event */
     int64_t *user;             /* a task's counters, checkpointed with the state */
     int nuser;

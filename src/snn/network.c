@@ -10,16 +10,14 @@
 
 const char *const snn_var_names[SNN_VAR_COUNT_] = {"v", "ge", "gi", "theta"};
 
-int snn_vec_push(snn_vec *v, uint64_t x)
+int snn_vec_grow_push(snn_vec *v, uint64_t x)
 {
-    if (v->n == v->cap) {
-        size_t c = v->cap ? v->cap * 2 : 64;
-        uint64_t *a = realloc(v->a, c * sizeof *a);
-        if (!a)
-            return 0;
-        v->a = a;
-        v->cap = c;
-    }
+    size_t c = v->cap ? v->cap * 2 : 64;
+    uint64_t *a = realloc(v->a, c * sizeof *a);
+    if (!a)
+        return 0;
+    v->a = a;
+    v->cap = c;
     v->a[v->n++] = x;
     return 1;
 }

@@ -116,6 +116,44 @@ static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_
                    in_e ? in_e + lo : NULL, in_e ? in_i + lo : NULL, pop->i_stim + lo, pop, out);
 }
 
+/* Without input v relaxes monotonically from v towards v_inf = v_rest + I,
+ * so it stays below threshold if both ends do, against the lowest θ of the
+ * stretch; what ge and gi can still add to v is at most g·τ·|E − v|/τm. */
+static int quiet(const snn_pop *pop, int64_t steps)
+{
+    const snn_neuron_params *p = &pop->p;
+    const double *v = pop->var[SNN_VAR_V], *ge = pop->var[SNN_VAR_GE], *gi = pop->var[SNN_VAR_GI];
+    const double *theta = pop->var[SNN_VAR_THETA];
+    const double decay = pop->theta_frozen ? 1.0 : pow(pop->c[DTH], (double)steps);
+    const double vinf = p->v_rest + p->i_ext;
+    for (size_t k = 0; k < pop->nlocal; k++) {
+        double th = p->v_th + fmin(theta[k], theta[k] * decay);
+        if (pop->i_stim[k] != 0 || !(fmax(v[k], vinf) < th - SNN_IDLE_EPS) ||
+            ge[k] * p->tau_e * fabs(p->e_exc - v[k]) > SNN_IDLE_EPS * p->tau_m ||
+            gi[k] * p->tau_i * fabs(p->e_inh - v[k]) > SNN_IDLE_EPS * p->tau_m)
+            return 0;
+    }
+    return 1;
+}
+
+/* A neuron frozen until step u moves only in the steps from u on. */
+static void relax(snn_pop *pop, int64_t steps)
+{
+    const snn_neuron_params *p = &pop->p;
+    double *v = pop->var[SNN_VAR_V], *ge = pop->var[SNN_VAR_GE], *gi = pop->var[SNN_VAR_GI];
+    double *theta = pop->var[SNN_VAR_THETA];
+    const double vinf = p->v_rest + p->i_ext, now = (double)pop->now, dk = pop->c[4];
+    const double de = pow(pop->c[DE], (double)steps), di = pow(pop->c[DI], (double)steps);
+    const double dth = pop->theta_frozen ? 1.0 : pow(pop->c[DTH], (double)steps);
+    for (size_t k = 0; k < pop->nlocal; k++) {
+        double active = (double)steps - fmin((double)steps, fmax(0.0, pop->refr[k] - now));
+        v[k] = vinf + (v[k] - vinf) * exp(-dk * active);
+        ge[k] *= de;
+        gi[k] *= di;
+        theta[k] *= dth;
+    }
+}
+
 const snn_neuron_model snn_neuron_lif_coba = {
     "lif_coba", "LIF, conductance-based synapses, adaptive threshold (Diehl & Cook)", valid, prepare,
-    step, SNN_VAR_GE, SNN_VAR_GI};
+    step, SNN_VAR_GE, SNN_VAR_GI, quiet, relax};

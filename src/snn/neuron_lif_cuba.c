@@ -129,4 +129,4 @@ static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_
 
 const snn_neuron_model snn_neuron_lif_cuba = {
     "lif_cuba", "LIF, current-based exponential synapses, exact integration", valid, prepare, step,
-    SNN_VAR_GE, SNN_VAR_GI};
+    SNN_VAR_GE, SNN_VAR_GI, NULL, NULL};

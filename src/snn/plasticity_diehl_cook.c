@@ -19,7 +19,7 @@ static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t s
     pl->pre_step[s] = step;
     if (pl->frozen)
         return;
-    double post1 = snn_trace_decay(pl->post1[j], pl->post_step[j], step, pl->dt, pl->p.tau_post);
+    double post1 = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
     w[s] = clip(w[s] - pl->p.nu_pre * post1, &pl->p);
 }
 
@@ -27,8 +27,8 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
 {
     if (pl->frozen)
         return;
-    double pre = snn_trace_decay(pl->pre[s], pl->pre_step[s], step, pl->dt, pl->p.tau_pre);
-    double post2 = snn_trace_decay(pl->post2[j], pl->post_step[j], step, pl->dt, pl->p.tau_post2);
+    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step);
+    double post2 = snn_plast_trace(pl, SNN_TRACE_POST2, pl->post2[j], pl->post_step[j], step);
     w[s] = clip(w[s] + pl->p.nu_post * pre * post2, &pl->p);
 }
 

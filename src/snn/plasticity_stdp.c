@@ -17,6 +17,27 @@ double snn_trace_decay(double x, int64_t then, int64_t now, double dt, double ta
     return x * exp(-(double)(now - then) * dt / tau);
 }
 
+sb_status snn_plast_tables(snn_plasticity *pl)
+{
+    const double tau[3] = {pl->p.tau_pre, pl->p.tau_post, pl->p.tau_post2};
+    for (int w = 0; w < 3; w++) {
+        /* blocks of SNN_DECAY_LO steps until the factor underflows to 0 (then
+         * the last entry, 0, serves every older trace) or for 16M steps */
+        double block = (double)SNN_DECAY_LO * pl->dt / tau[w];
+        int64_t nhi = (int64_t)fmin(ceil(750.0 / block) + 1, 4096);
+        pl->decay[w] = SB_MALLOC((size_t)(SNN_DECAY_LO + nhi), sizeof *pl->decay[w]);
+        if (!pl->decay[w])
+            return SB_ENOMEM;
+        for (int64_t k = 0; k < SNN_DECAY_LO; k++)
+            pl->decay[w][k] = exp(-(double)k * pl->dt / tau[w]);
+        for (int64_t m = 0; m < nhi; m++)
+            pl->decay[w][SNN_DECAY_LO + m] = exp(-(double)m * block);
+        pl->nhi[w] = nhi;
+        pl->kzero[w] = pl->decay[w][SNN_DECAY_LO + nhi - 1] == 0 ? nhi * SNN_DECAY_LO : INT64_MAX;
+    }
+    return SB_OK;
+}
+
 static float clip(double w, const snn_plast_params *p)
 {
     return (float)(w < p->w_min ? p->w_min : w > p->w_max ? p->w_max : w);
@@ -25,12 +46,12 @@ static float clip(double w, const snn_plast_params *p)
 static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
 {
     const snn_plast_params *p = &pl->p;
-    double x = snn_trace_decay(pl->pre[s], pl->pre_step[s], step, pl->dt, p->tau_pre);
+    double x = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step);
     pl->pre[s] = (float)(p->pairing == SNN_STDP_NEAREST ? 1.0 : x + 1.0);
     pl->pre_step[s] = step;
     if (pl->frozen)
         return;
-    double post = snn_trace_decay(pl->post1[j], pl->post_step[j], step, pl->dt, p->tau_post);
+    double post = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
     double f = p->mode == SNN_STDP_MULTIPLICATIVE ? w[s] - p->w_min : 1.0;
     w[s] = clip(w[s] - p->a_minus * f * post, p);
 }
@@ -41,7 +62,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
     const snn_plast_params *p = &pl->p;
     if (pl->frozen)
         return;
-    double pre = snn_trace_decay(pl->pre[s], pl->pre_step[s], step, pl->dt, p->tau_pre);
+    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step);
     double f = p->mode == SNN_STDP_MULTIPLICATIVE ? p->w_max - w[s] : 1.0;
     w[s] = clip(w[s] + p->a_plus * f * pre, p);
 }
@@ -49,7 +70,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
 static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)
 {
     const snn_plast_params *p = &pl->p;
-    double x = snn_trace_decay(pl->post1[j], pl->post_step[j], step, pl->dt, p->tau_post);
+    double x = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
     pl->post1[j] = p->pairing == SNN_STDP_NEAREST ? 1.0 : x + 1.0;
     pl->post_step[j] = step;
 }

@@ -373,7 +373,7 @@ static sb_status build_plasticity(snn_net *net, snn_proj *pr, const sb_config *c
     pl->post_step = SB_CALLOC(nl + 1, sizeof *pl->post_step);
     if (!pl->pre || !pl->pre_step || !pl->post1 || !pl->post2 || !pl->post_step)
         return SB_ENOMEM;
-    return SB_OK;
+    return snn_plast_tables(pl);
 }
 
 sb_status snn_proj_build(snn_net *net, snn_proj *pr, int index, const sb_config *cfg,
@@ -447,6 +447,8 @@ void snn_proj_free(snn_proj *pr)
         free(pr->plast->post1);
         free(pr->plast->post2);
         free(pr->plast->post_step);
+        for (int w = 0; w < 3; w++)
+            free(pr->plast->decay[w]);
         free(pr->plast);
     }
     memset(pr, 0, sizeof *pr);

@@ -125,6 +125,62 @@ static void test_coba_relaxation(void)
     snn_net_free(net);
 }
 
+/* A silent stretch jumped by snn_net_idle ends where stepping it ends:
+ * Poisson input drives a small Diehl & Cook-like pair of populations (with
+ * delays, so input is still arriving when the inputs stop), then rest. The
+ * spikes are the same and v, ge, gi, θ agree within the idle tolerance. */
+static void test_idle_jump(void)
+{
+    const char *text =
+        JOB "[stimulus.in]\ntype = poisson\nn = 50\nrate = 80\n"
+        "[population.E]\nmodel = lif_coba\nn = 20\nv_rest = -65\nv_reset = -65\nv_th = -72\n"
+        "tau_m = 100\ntau_e = 1\ntau_i = 2\nt_ref = 5\ne_inh = -100\ntheta_plus = 0.05\n"
+        "tau_theta = 1e7\ntheta_init = 20\nv_init = -105\n"
+        "[population.I]\nmodel = lif_coba\nn = 20\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
+        "tau_m = 10\ntau_e = 1\ntau_i = 2\nt_ref = 2\ne_inh = -85\nv_init = -100\n"
+        "[projection.in_e]\npre = in\npost = E\nrule = all_to_all\nweight = uniform:0.1:0.5\n"
+        "delay = uniform:0:10\n"
+        "[projection.e_i]\npre = E\npost = I\nrule = one_to_one\nweight = 10.4\n"
+        "[projection.i_e]\npre = I\npost = E\nrule = all_but_self\ntarget = inh\nweight = 17\n";
+    snn_net *a = build(text), *b = build(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    double zero[50] = {0};
+    snn_net *both[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT_EQUAL(snn_net_run(both[k], 3500), SB_OK); /* 350 ms at dt 0.1 */
+        snn_net_set_rates(both[k], 0, zero, 0, 50);
+    }
+    CU_ASSERT_EQUAL(snn_net_run(a, 1500), SB_OK);
+    CU_ASSERT_EQUAL(snn_net_idle(b, 1500), SB_OK);
+    CU_ASSERT_EQUAL(snn_net_step(a), snn_net_step(b));
+    printf("\n    %lld of 1500 steps jumped", (long long)snn_net_jumped(b));
+    CU_ASSERT(snn_net_jumped(b) > 500 && snn_net_jumped(b) < 1500);
+    CU_ASSERT(snn_net_spike_count(a, 0) > 0);
+    for (int p = 0; p < 2; p++) {
+        CU_ASSERT_EQUAL(snn_net_spike_count(a, p), snn_net_spike_count(b, p));
+        snn_pop *pa = snn_net_pop(a, p), *pb = snn_net_pop(b, p);
+        double worst = 0;
+        for (int v = 0; v < SNN_VAR_COUNT_; v++)
+            for (size_t k = 0; k < pa->nlocal; k++)
+                worst = fmax(worst, fabs(pa->var[v][k] - pb->var[v][k]));
+        printf("\n    idle jump vs stepping, %s: worst difference %.2e", pa->name, worst);
+        CU_ASSERT(worst < 1e-8);
+    }
+    /* both go on identically: the next input gives the same spikes */
+    double on[50];
+    for (int i = 0; i < 50; i++)
+        on[i] = 80;
+    for (int k = 0; k < 2; k++) {
+        snn_net_set_rates(both[k], 0, on, 0, 50);
+        CU_ASSERT_EQUAL(snn_net_run(both[k], 2000), SB_OK);
+    }
+    CU_ASSERT_EQUAL(snn_net_spike_count(a, 0), snn_net_spike_count(b, 0));
+    CU_ASSERT_EQUAL(snn_net_spike_count(a, 1), snn_net_spike_count(b, 1));
+    snn_net_free(a);
+    snn_net_free(b);
+}
+
 /* The adaptive threshold grows by theta_plus per spike, so a driven neuron
  * ends with θ = theta_plus × spikes (no decay), and fires less than without. */
 static void test_adaptive_threshold(void)
@@ -462,6 +518,7 @@ static void register_suites(void)
     CU_add_test(s, "LIF rate for constant drive", test_lif_rate);
     CU_add_test(s, "lif_coba relaxes as the analytic solution", test_coba_relaxation);
     CU_add_test(s, "adaptive threshold", test_adaptive_threshold);
+    CU_add_test(s, "idle stretch jumped = stepped", test_idle_jump);
     CU_add_test(s, "IF reset by subtraction counts", test_if_counts);
     CU_add_test(s, "vectorisable exp", test_fast_exp);
     s = CU_add_suite("snn plasticity", NULL, NULL);
