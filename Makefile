@@ -51,7 +51,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 DEPFILES  := $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)
 
-.PHONY: all deps data run check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann bench-snn
+.PHONY: all deps data run check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann bench-snn bench-stdp
 .DELETE_ON_ERROR:
 
 all: bin/spikebridge
@@ -147,7 +147,7 @@ figures: | runs
 	 if [ -f runs/two_neurons.h5 ]; then $(PYTHON) analysis/two_neurons.py runs/two_neurons.h5 -o runs/figures/two_neurons.png || exit 1; fi
 
 # Benchmarks report; they never fail on speed.
-bench: bench-encode bench-ann bench-snn
+bench: bench-encode bench-ann bench-snn bench-stdp
 
 build/bench/%: tests/bench/%.c build/libspikebridge.a
 	@mkdir -p $(dir $@)
@@ -158,6 +158,9 @@ bench-ann: build/bench/ann_bench
 
 bench-snn: all
 	@$(PYTHON) tests/bench/snn_bench.py
+
+bench-stdp: all data
+	@$(PYTHON) tests/bench/stdp_bench.py
 
 bench-encode: all data
 	@sh tests/bench/encode.sh

@@ -8,6 +8,9 @@ export OMP_NUM_THREADS=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_orte_execute_quiet=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
+# ranks poll for messages; yielding the core while they wait keeps 3 ranks on 2 cores (or beside
+# another job) from waiting a scheduler slice per exchange
+export OMPI_MCA_mpi_yield_when_idle=1
 # Open MPI's own allocations are not ours to fix; everything else must be
 # clean. Suppressions match only with full stacks (slow unwinding) and with
 # Open MPI's plugins kept loaded until exit (otherwise "unknown module").

@@ -184,7 +184,9 @@ typedef struct snn_plasticity snn_plasticity;
  * rank of each postsynaptic neuron as compressed rows by presynaptic index:
  * row i holds the synapses from pre neuron i to local post neurons, sorted by
  * local post index (so that threads split a row by binary search, without
- * atomics). */
+ * atomics) or, with per-synapse delays, by (delay, local post index) (so
+ * that a spike's arrivals of one step lie together; threads then pick their
+ * targets out of the row). */
 typedef struct {
     char name[64];
     int pre_is_source;      /* pre is snn_net.src[pre] rather than pops[pre] */
@@ -231,6 +233,14 @@ typedef struct {
      * for each of them, then on_post_done once. */
     void (*on_post)(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step);
     void (*on_post_done)(snn_plasticity *pl, size_t j, int64_t step);
+    /* Optional: on_pre for the n arrivals syn[] of one step, whose targets
+     * (tgt[syn[x]]) lie in [lo, hi), without duplicates; NULL: on_pre each. */
+    void (*on_pre_many)(snn_plasticity *pl, float *w, const uint64_t *syn, size_t n,
+                        const uint32_t *tgt, size_t lo, size_t hi, int64_t step);
+    /* 1: the rule keeps a presynaptic trace value per synapse (pl->pre);
+     * 0: an arrival sets the trace to 1, so pl->pre_step alone holds it
+     * and pl->pre is NULL (one array less to touch per arrival) */
+    int pre_value;
 } snn_rule;
 
 struct snn_plasticity {
@@ -238,7 +248,8 @@ struct snn_plasticity {
     snn_plast_params p;
     double dt;
     int frozen;             /* 1: weights do not change */
-    /* per synapse: presynaptic trace after its last event, and that step */
+    /* per synapse: presynaptic trace after its last event (NULL for rules
+     * without pre_value), and that step (SNN_NEVER before the first) */
     float *pre;
     int64_t *pre_step;
     /* per local post neuron: traces after the last post spike, and its step */
@@ -250,9 +261,13 @@ struct snn_plasticity {
      * for m < nhi[w], and 0 from kzero[w] steps on; NULL: exp() every time */
     double *decay[3];
     int64_t nhi[3], kzero[3];
+    double *scratch;        /* per local post neuron, for on_pre_many */
 };
 
 typedef enum { SNN_TRACE_PRE, SNN_TRACE_POST1, SNN_TRACE_POST2 } snn_trace;
+
+/* The step of an event that never happened: any trace of it has decayed to 0. */
+#define SNN_NEVER (INT64_MIN / 4)
 
 const snn_rule *snn_rule_find(const char *name);
 extern const snn_rule snn_rule_stdp, snn_rule_diehl_cook;

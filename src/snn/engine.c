@@ -115,10 +115,15 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
             uint64_t a = pr->row[i], e = pr->row[i + 1];
             if (a == e)
                 continue;
-            if (T > 1)
-                narrow(pr->tgt, &a, &e, b[t], b[t + 1]);
+            /* rows by delay hold every thread's targets throughout */
+            const size_t lo = b[t], hi = b[t + 1];
+            const int pick = T > 1 && pr->delay;
+            if (T > 1 && !pr->delay)
+                narrow(pr->tgt, &a, &e, lo, hi);
             if (pr->plast) {
                 for (uint64_t syn = a; syn < e; syn++) {
+                    if (pick && (pr->tgt[syn] < lo || pr->tgt[syn] >= hi))
+                        continue;
                     int d = pr->delay ? pr->delay[syn] : pr->delay_const;
                     if (!snn_vec_push(&net->queue[pi][(s + d) % S][t], syn)) {
 #pragma omp atomic write
@@ -135,6 +140,8 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
                 continue;
             }
             for (uint64_t syn = a; syn < e; syn++) {
+                if (pick && (pr->tgt[syn] < lo || pr->tgt[syn] >= hi))
+                    continue;
                 int slot = s0 + pr->delay[syn];
                 if (slot >= S)
                     slot -= S;
@@ -158,10 +165,17 @@ static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
             continue;
         int next = (int)((n + 1) % S);
         double *ring = input_at(net, t, pr, next, next);
-        for (size_t x = 0; x < q->n; x++) {
-            uint64_t syn = q->a[x];
-            ring[pr->tgt[syn]] += pr->w[syn];
-            pr->plast->rule->on_pre(pr->plast, pr->w, syn, pr->tgt[syn], n);
+        const snn_rule *rule = pr->plast->rule;
+        /* a synapse arrives at most once per step: all weights act before
+         * any changes, as each would before its own change */
+        for (size_t x = 0; x < q->n; x++)
+            ring[pr->tgt[q->a[x]]] += pr->w[q->a[x]];
+        if (rule->on_pre_many) {
+            const size_t *b = net->part + (size_t)pr->post * (size_t)(net->threads + 1);
+            rule->on_pre_many(pr->plast, pr->w, q->a, q->n, pr->tgt, b[t], b[t + 1], n);
+        } else {
+            for (size_t x = 0; x < q->n; x++)
+                rule->on_pre(pr->plast, pr->w, q->a[x], pr->tgt[q->a[x]], n);
         }
         q->n = 0;
     }

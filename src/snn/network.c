@@ -498,7 +498,7 @@ uint64_t snn_net_synapse_bytes(const snn_net *net)
         if (pr->col)
             b += (nl + 1) * sizeof *pr->col + pr->nsyn * sizeof *pr->col_syn;
         if (pr->plast)
-            b += pr->nsyn * (sizeof *pr->plast->pre + sizeof *pr->plast->pre_step) +
+            b += pr->nsyn * ((pr->plast->pre ? sizeof *pr->plast->pre : 0) + sizeof *pr->plast->pre_step) +
                  nl * 3 * sizeof(double);
     }
     return b;

@@ -1,6 +1,7 @@
 /* The learning rule of Diehl & Cook 2015 (their published code): a
  * presynaptic trace (τ_pre) and two postsynaptic traces (τ_post1, τ_post2),
- * each set to 1 by its spike (nearest-spike):
+ * each set to 1 by its spike (nearest-spike: so the presynaptic trace is
+ * known from the step of the last arrival alone):
  *   presynaptic arrival: pre ← 1;  w ← clip(w − ν_pre·post1)
  *   postsynaptic spike:  w ← clip(w + ν_post·pre·post2), with post2 read
  *                        before this spike sets it;  post1 ← 1, post2 ← 1
@@ -15,7 +16,6 @@ static float clip(double w, const snn_plast_params *p)
 
 static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
 {
-    pl->pre[s] = 1.0f;
     pl->pre_step[s] = step;
     if (pl->frozen)
         return;
@@ -27,7 +27,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
 {
     if (pl->frozen)
         return;
-    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step);
+    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, 1.0, pl->pre_step[s], step);
     double post2 = snn_plast_trace(pl, SNN_TRACE_POST2, pl->post2[j], pl->post_step[j], step);
     w[s] = clip(w[s] + pl->p.nu_post * pre * post2, &pl->p);
 }
@@ -39,4 +39,32 @@ static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)
     pl->post_step[j] = step;
 }
 
-const snn_rule snn_rule_diehl_cook = {"diehl_cook", on_pre, on_post, on_post_done};
+/* A step's arrivals at once: where targets receive several, their decayed
+ * post1 is computed once per target first (the arrivals then cost a load
+ * and a clip each). */
+static void on_pre_many(snn_plasticity *pl, float *w, const uint64_t *syn, size_t n,
+                        const uint32_t *tgt, size_t lo, size_t hi, int64_t step)
+{
+    int64_t *restrict pre_step = pl->pre_step;
+    for (size_t x = 0; x < n; x++)
+        pre_step[syn[x]] = step;
+    if (pl->frozen)
+        return;
+    const double nu = pl->p.nu_pre, wmin = pl->p.w_min, wmax = pl->p.w_max;
+    if (2 * n < hi - lo) {
+        for (size_t x = 0; x < n; x++)
+            on_pre(pl, w, syn[x], tgt[syn[x]], step);
+        return;
+    }
+    double *restrict post1 = pl->scratch;
+    for (size_t j = lo; j < hi; j++)
+        post1[j] = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
+    for (size_t x = 0; x < n; x++) {
+        uint64_t s = syn[x];
+        double v = w[s] - nu * post1[tgt[s]]; /* the clip as selects (minsd/maxsd) */
+        v = v < wmin ? wmin : v;
+        w[s] = (float)(v > wmax ? wmax : v);
+    }
+}
+
+const snn_rule snn_rule_diehl_cook = {"diehl_cook", on_pre, on_post, on_post_done, on_pre_many, 0};

@@ -75,4 +75,4 @@ static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)
     pl->post_step[j] = step;
 }
 
-const snn_rule snn_rule_stdp = {"stdp", on_pre, on_post, on_post_done};
+const snn_rule snn_rule_stdp = {"stdp", on_pre, on_post, on_post_done, NULL, 1};

@@ -337,6 +337,46 @@ sb_status snn_proj_index_columns(snn_net *net, snn_proj *pr)
     return SB_OK;
 }
 
+/* With per-synapse delays, each row is reordered by (delay, target): the
+ * synapses of a spike that arrive in the same step are then neighbours, so
+ * handling the arrivals (plastic ones above all) walks the arrays instead
+ * of jumping through them. The order depends on the synapses alone, not on
+ * the thread count. */
+static sb_status sort_rows_by_delay(snn_proj *pr)
+{
+    size_t nd = (size_t)pr->delay_max + 2;
+    uint64_t *start = SB_MALLOC(nd, sizeof *start);
+    uint32_t *tgt = SB_MALLOC(pr->nsyn + 1, sizeof *tgt);
+    float *w = SB_MALLOC(pr->nsyn + 1, sizeof *w);
+    uint16_t *delay = SB_MALLOC(pr->nsyn + 1, sizeof *delay);
+    sb_status st = start && tgt && w && delay ? SB_OK : SB_ENOMEM;
+    for (uint64_t i = 0; !st && i < pr->npre; i++) {
+        uint64_t a = pr->row[i], e = pr->row[i + 1];
+        memset(start, 0, nd * sizeof *start);
+        for (uint64_t k = a; k < e; k++)
+            start[pr->delay[k] + 1]++;
+        start[0] = a;
+        for (size_t d = 1; d < nd; d++)
+            start[d] += start[d - 1];
+        for (uint64_t k = a; k < e; k++) { /* stable: targets stay ascending per delay */
+            uint64_t to = start[pr->delay[k]]++;
+            tgt[to] = pr->tgt[k];
+            w[to] = pr->w[k];
+            delay[to] = pr->delay[k];
+        }
+    }
+    if (!st) {
+        memcpy(pr->tgt, tgt, pr->nsyn * sizeof *tgt);
+        memcpy(pr->w, w, pr->nsyn * sizeof *w);
+        memcpy(pr->delay, delay, pr->nsyn * sizeof *delay);
+    }
+    free(start);
+    free(tgt);
+    free(w);
+    free(delay);
+    return st;
+}
+
 static sb_status build_plasticity(snn_net *net, snn_proj *pr, const sb_config *cfg,
                                   const char *section, const char *where)
 {
@@ -366,12 +406,15 @@ static sb_status build_plasticity(snn_net *net, snn_proj *pr, const sb_config *c
     if (!(p->w_max >= p->w_min))
         return sb_fail(SB_ECONFIG, "%s: w_max (%g) must be >= w_min (%g)", where, p->w_max, p->w_min);
     size_t nl = net->pops[pr->post].nlocal;
-    pl->pre = SB_CALLOC(pr->nsyn + 1, sizeof *pl->pre);
-    pl->pre_step = SB_CALLOC(pr->nsyn + 1, sizeof *pl->pre_step);
+    pl->pre = pl->rule->pre_value ? SB_CALLOC(pr->nsyn + 1, sizeof *pl->pre) : NULL;
+    pl->pre_step = SB_MALLOC(pr->nsyn + 1, sizeof *pl->pre_step);
+    for (uint64_t s = 0; pl->pre_step && s <= pr->nsyn; s++)
+        pl->pre_step[s] = SNN_NEVER;
     pl->post1 = SB_CALLOC(nl + 1, sizeof *pl->post1);
     pl->post2 = SB_CALLOC(nl + 1, sizeof *pl->post2);
     pl->post_step = SB_CALLOC(nl + 1, sizeof *pl->post_step);
-    if (!pl->pre || !pl->pre_step || !pl->post1 || !pl->post2 || !pl->post_step)
+    pl->scratch = SB_CALLOC(nl + 1, sizeof *pl->scratch);
+    if ((pl->rule->pre_value && !pl->pre) || !pl->pre_step || !pl->post1 || !pl->post2 || !pl->post_step || !pl->scratch)
         return SB_ENOMEM;
     return snn_plast_tables(pl);
 }
@@ -425,6 +468,8 @@ sb_status snn_proj_build(snn_net *net, snn_proj *pr, int index, const sb_config 
     for (uint64_t s = 0; pr->delay && s < pr->nsyn; s++)
         if (pr->delay[s] > pr->delay_max)
             pr->delay_max = pr->delay[s];
+    if (pr->delay && (st = sort_rows_by_delay(pr)))
+        return st;
     pr->normalise = sb_cfg_real(cfg, section, "normalise");
     if ((st = build_plasticity(net, pr, cfg, section, where)))
         return st;
@@ -447,6 +492,7 @@ void snn_proj_free(snn_proj *pr)
         free(pr->plast->post1);
         free(pr->plast->post2);
         free(pr->plast->post_step);
+        free(pr->plast->scratch);
         for (int w = 0; w < 3; w++)
             free(pr->plast->decay[w]);
         free(pr->plast);

@@ -24,9 +24,10 @@
  *
  * Model-parallel: neurons and their input weights are spread over the ranks
  * by the engine; the inputs are generated on every rank from streams keyed
- * by input pixel, so results are the same for any rank count. Training is
- * checkpointed every stdp.checkpoint_every images and at its end;
- * labelling and evaluation are rerun from there after a kill.
+ * by input pixel, so results are the same for any rank count. Every phase
+ * is checkpointed every stdp.checkpoint_every images, at its end and when a
+ * stop is requested (SIGUSR1/SIGTERM), with what labelling and evaluation
+ * have summed so far: a rerun goes on from the image where it stopped.
  */
 #include <math.h>
 #include <stdio.h>
@@ -112,11 +113,24 @@ typedef struct {
     snn_pop *exc;
     int input, plastic;
     const recipe *r;
+    const char *ckdir, *tag;
     double *rates;
     uint32_t *counts;       /* per local excitatory neuron, this image */
     int64_t present_steps, rest_steps;
     uint64_t keep;          /* recorded spikes to keep (first test images) */
+    double *resp;           /* per local neuron: mean response per class */
+    int *labels;            /* per local neuron: its class */
+    double members[CLASSES]; /* neurons per class, all ranks */
 } runner;
+
+static int argmax(const double *x, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b])
+            b = i;
+    return b;
+}
 
 /* Shows one image until it makes enough spikes; counts each local neuron's
  * spikes of the successful presentation. Collective. */
@@ -157,74 +171,133 @@ static void freeze(runner *ru, int frozen)
     snn_net_proj(ru->net, ru->plastic)->plast->frozen = frozen;
 }
 
-/* Task counters kept in every checkpoint: phase done (0 none, 1 training),
- * epoch and image of the next training image. */
-enum { U_PHASE, U_EPOCH, U_IMAGE, U_COUNT };
+/* Task state kept in every checkpoint (int64 counters, snn_net_set_user):
+ * the phase under way, the epoch and the next image of that phase, and
+ * what labelling and evaluation have summed so far; then per local neuron
+ * its spike count per class (labelling) and per test image the two
+ * predictions (evaluation). */
+enum { PH_TRAIN, PH_LABEL, PH_TEST, PH_DONE };
+enum {
+    U_PHASE, U_EPOCH, U_IMAGE, U_RIGHT_MEAN, U_RIGHT_PROP, U_KEEP,
+    U_PER,                      /* [CLASSES] labelling images per class */
+    U_CONF = U_PER + CLASSES,   /* [CLASSES x CLASSES] true x mean-rate prediction */
+    U_RESP = U_CONF + CLASSES * CLASSES /* then [nlocal x CLASSES], then [ntest x 2] */
+};
 
-static sb_status train(const sb_job *job, runner *ru, const sb_dataset *ds, int64_t *user,
-                       const char *ckdir, const char *tag)
+/* One phase's pass over ds from image user[U_IMAGE] on; after(i) takes in
+ * the response to image i. Checkpoints every stdp.checkpoint_every images
+ * and, when a stop is requested, checkpoints and returns SB_EINTERRUPTED. */
+typedef void (*after_image)(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *user);
+
+static sb_status pass(const sb_job *job, runner *ru, const sb_dataset *ds, int64_t *user,
+                      const char *label, int learn, after_image after, uint64_t *shown)
 {
     const recipe *r = ru->r;
-    freeze(ru, 0);
-    sb_status st = SB_OK;
-    for (; !st && user[U_EPOCH] < r->epochs; user[U_EPOCH]++, user[U_IMAGE] = 0) {
-        char label[64];
-        snprintf(label, sizeof label, "stdp train epoch %lld", (long long)user[U_EPOCH] + 1);
-        sb_progress prog;
-        sb_progress_begin(&prog, label, "images", (double)ds->n, (double)ds->n);
-        uint64_t start = (uint64_t)user[U_IMAGE];
-        while (!st && (uint64_t)user[U_IMAGE] < ds->n) {
-            int tries;
-            st = show(ru, ds->pixels + (uint64_t)user[U_IMAGE] * PIXELS, 1, &tries);
-            if (st)
-                break;
-            user[U_IMAGE]++;
-            sb_progress_update(&prog, (double)((uint64_t)user[U_IMAGE] - start));
-            int stop = sb_stop_requested(), any = 0;
-            MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, job->par->comm);
-            int due = r->ckpt_every && (uint64_t)user[U_IMAGE] % r->ckpt_every == 0;
-            if (any || due) {
-                st = snn_net_save(ru->net, ckdir, tag);
-                if (!st && any) {
-                    sb_info("stdp-mnist: stopped at image %lld of epoch %lld; checkpoint in %s",
-                            (long long)user[U_IMAGE], (long long)user[U_EPOCH] + 1, ckdir);
-                    st = SB_EINTERRUPTED;
-                }
-            }
-        }
-        sb_progress_end(&prog);
-        if (st)
-            return st;
-    }
-    user[U_PHASE] = 1;
-    return snn_net_save(ru->net, ckdir, tag);
-}
-
-/* Labelling: mean response of each local neuron to each class. */
-static sb_status assign_labels(runner *ru, const sb_dataset *ds, double *resp)
-{
-    freeze(ru, 1);
-    uint64_t per[CLASSES] = {0};
-    size_t nl = ru->exc->nlocal;
-    memset(resp, 0, nl * CLASSES * sizeof *resp);
     sb_progress prog;
-    sb_progress_begin(&prog, "stdp labelling", "images", (double)ds->n, (double)ds->n);
-    for (uint64_t i = 0; i < ds->n; i++) {
+    uint64_t start = (uint64_t)user[U_IMAGE];
+    sb_progress_begin(&prog, label, "images", (double)(ds->n - start), (double)(ds->n - start));
+    sb_status st = SB_OK;
+    while (!st && (uint64_t)user[U_IMAGE] < ds->n) {
+        uint64_t i = (uint64_t)user[U_IMAGE];
         int tries;
-        sb_status st = show(ru, ds->pixels + i * PIXELS, 0, &tries);
-        if (st)
-            return st;
-        int c = ds->labels[i];
-        per[c]++;
-        for (size_t k = 0; k < nl; k++)
-            resp[k * CLASSES + (size_t)c] += ru->counts[k];
-        sb_progress_update(&prog, (double)(i + 1));
+        if ((st = show(ru, ds->pixels + i * PIXELS, learn, &tries)))
+            break;
+        if (after)
+            after(ru, ds, i, user);
+        user[U_IMAGE]++;
+        (*shown)++;
+        sb_progress_update(&prog, (double)(i + 1 - start));
+        int stop = sb_stop_requested(), any = 0;
+        MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, job->par->comm);
+        int due = r->ckpt_every && (uint64_t)user[U_IMAGE] % r->ckpt_every == 0;
+        if (any || due)
+            st = snn_net_save(ru->net, ru->ckdir, ru->tag);
+        if (!st && any) {
+            sb_info("stdp-mnist: stopped in %s at image %lld; checkpoint in %s", label,
+                    (long long)user[U_IMAGE], ru->ckdir);
+            st = SB_EINTERRUPTED;
+        }
     }
     sb_progress_end(&prog);
-    for (size_t k = 0; k < nl; k++)
+    return st;
+}
+
+/* Ends a phase: the next one starts at its first image, from a checkpoint
+ * if the job stops later. */
+static sb_status next_phase(runner *ru, int64_t *user, int phase)
+{
+    user[U_PHASE] = phase;
+    user[U_IMAGE] = 0;
+    return snn_net_save(ru->net, ru->ckdir, ru->tag);
+}
+
+static sb_status train(const sb_job *job, runner *ru, const sb_dataset *ds, int64_t *user,
+                       uint64_t *shown)
+{
+    freeze(ru, 0);
+    sb_status st = SB_OK;
+    for (; !st && user[U_EPOCH] < ru->r->epochs; user[U_EPOCH]++, user[U_IMAGE] = 0) {
+        char label[64];
+        snprintf(label, sizeof label, "stdp train epoch %lld", (long long)user[U_EPOCH] + 1);
+        st = pass(job, ru, ds, user, label, 1, NULL, shown);
+    }
+    return st ? st : next_phase(ru, user, PH_LABEL);
+}
+
+/* Labelling: spike counts of each local neuron per class. */
+static void label_image(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *user)
+{
+    int c = ds->labels[i];
+    user[U_PER + c]++;
+    for (size_t k = 0; k < ru->exc->nlocal; k++)
+        user[U_RESP + k * CLASSES + (size_t)c] += ru->counts[k];
+}
+
+/* Each local neuron's mean response per class, and its label. */
+static void responses(const runner *ru, const int64_t *user, double *resp, int *labels)
+{
+    for (size_t k = 0; k < ru->exc->nlocal; k++) {
+        for (int c = 0; c < CLASSES; c++) {
+            int64_t per = user[U_PER + c];
+            resp[k * CLASSES + (size_t)c] =
+                per ? (double)user[U_RESP + k * CLASSES + (size_t)c] / (double)per : 0.0;
+        }
+        labels[k] = argmax(resp + k * CLASSES, CLASSES);
+    }
+}
+
+/* Evaluation of test image i by both voting schemes (collective). */
+static void test_image(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *user)
+{
+    size_t nl = ru->exc->nlocal;
+    if (i < (uint64_t)ru->r->record_images) { /* keep this image's spikes for the file */
+        const uint64_t *ids;
+        const int64_t *steps;
+        ru->keep = snn_net_recorded(ru->net, "exc", &ids, &steps);
+        user[U_KEEP] = (int64_t)ru->keep;
+    }
+    double part[2 * CLASSES] = {0}, sum[2 * CLASSES];
+    for (size_t k = 0; k < nl; k++) {
+        if (!ru->counts[k])
+            continue;
+        const double *resp = ru->resp + k * CLASSES;
+        part[ru->labels[k]] += ru->counts[k];
+        double norm = 0;
         for (int c = 0; c < CLASSES; c++)
-            resp[k * CLASSES + (size_t)c] /= per[c] ? (double)per[c] : 1.0;
-    return SB_OK;
+            norm += resp[c];
+        for (int c = 0; norm > 0 && c < CLASSES; c++)
+            part[CLASSES + c] += ru->counts[k] * resp[c] / norm;
+    }
+    MPI_Allreduce(part, sum, 2 * CLASSES, MPI_DOUBLE, MPI_SUM, ru->comm);
+    for (int c = 0; c < CLASSES; c++)
+        sum[c] = ru->members[c] > 0 ? sum[c] / ru->members[c] : -1;
+    int pm = argmax(sum, CLASSES), pp = argmax(sum + CLASSES, CLASSES), y = ds->labels[i];
+    int64_t *pred = user + U_RESP + nl * CLASSES + 2 * i;
+    pred[0] = pm;
+    pred[1] = pp;
+    user[U_RIGHT_MEAN] += pm == y;
+    user[U_RIGHT_PROP] += pp == y;
+    user[U_CONF + y * CLASSES + pm]++;
 }
 
 typedef struct {
@@ -233,62 +306,16 @@ typedef struct {
     int64_t confusion[CLASSES * CLASSES];
 } scores;
 
-static int argmax(const double *x, int n)
+static void score(const runner *ru, const sb_dataset *ds, const int64_t *user, scores *sc)
 {
-    int b = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return b;
-}
-
-static sb_status evaluate(runner *ru, const sb_dataset *ds, const double *resp, const int *labels,
-                          MPI_Comm comm, scores *sc)
-{
-    size_t nl = ru->exc->nlocal;
-    double members[CLASSES] = {0}, local[CLASSES] = {0};
-    for (size_t k = 0; k < nl; k++)
-        local[labels[k]] += 1;
-    MPI_Allreduce(local, members, CLASSES, MPI_DOUBLE, MPI_SUM, comm);
-    uint64_t right_mean = 0, right_prop = 0;
-    sb_progress prog;
-    sb_progress_begin(&prog, "stdp evaluation", "images", (double)ds->n, (double)ds->n);
+    const int64_t *pred = user + U_RESP + ru->exc->nlocal * CLASSES;
     for (uint64_t i = 0; i < ds->n; i++) {
-        int tries;
-        sb_status st = show(ru, ds->pixels + i * PIXELS, 0, &tries);
-        if (st)
-            return st;
-        if (i < (uint64_t)ru->r->record_images) { /* keep this image's spikes for the file */
-            const uint64_t *ids;
-            const int64_t *steps;
-            ru->keep = snn_net_recorded(ru->net, "exc", &ids, &steps);
-        }
-        double part[2 * CLASSES] = {0}, sum[2 * CLASSES];
-        for (size_t k = 0; k < nl; k++) {
-            if (!ru->counts[k])
-                continue;
-            part[labels[k]] += ru->counts[k];
-            double norm = 0;
-            for (int c = 0; c < CLASSES; c++)
-                norm += resp[k * CLASSES + (size_t)c];
-            for (int c = 0; norm > 0 && c < CLASSES; c++)
-                part[CLASSES + c] += ru->counts[k] * resp[k * CLASSES + (size_t)c] / norm;
-        }
-        MPI_Allreduce(part, sum, 2 * CLASSES, MPI_DOUBLE, MPI_SUM, comm);
-        for (int c = 0; c < CLASSES; c++)
-            sum[c] = members[c] > 0 ? sum[c] / members[c] : -1;
-        int pm = argmax(sum, CLASSES), pp = argmax(sum + CLASSES, CLASSES), y = ds->labels[i];
-        sc->pred_mean[i] = (uint8_t)pm;
-        sc->pred_prop[i] = (uint8_t)pp;
-        right_mean += pm == y;
-        right_prop += pp == y;
-        sc->confusion[y * CLASSES + pm]++;
-        sb_progress_update(&prog, (double)(i + 1));
+        sc->pred_mean[i] = (uint8_t)pred[2 * i];
+        sc->pred_prop[i] = (uint8_t)pred[2 * i + 1];
     }
-    sb_progress_end(&prog);
-    sc->acc_mean = ds->n ? (double)right_mean / (double)ds->n : 0;
-    sc->acc_prop = ds->n ? (double)right_prop / (double)ds->n : 0;
-    return SB_OK;
+    memcpy(sc->confusion, user + U_CONF, sizeof sc->confusion);
+    sc->acc_mean = ds->n ? (double)user[U_RIGHT_MEAN] / (double)ds->n : 0;
+    sc->acc_prop = ds->n ? (double)user[U_RIGHT_PROP] / (double)ds->n : 0;
 }
 
 /* Rank 0 gets every neuron's input weights [N × 784], θ and label, in
@@ -408,6 +435,8 @@ static sb_status write_output(const sb_job *job, runner *ru, const learned *le, 
     return st;
 }
 
+static const char *const PHASE_NAME[PH_DONE] = {"training", "labelling", "evaluation"};
+
 sb_status sb_task_stdp_mnist_run(const sb_job *job)
 {
     recipe r;
@@ -428,77 +457,92 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
     snn_net *net = NULL;
     if (!st)
         st = build(job, &r, &net);
-    runner ru = {net, comm, NULL, 0, 0, &r, NULL, NULL, 0, 0, 0};
-    int64_t user[U_COUNT] = {0, 0, 0};
     char out[4096], ckdir[4200], tag[128];
     sb_job_output(job, out, sizeof out);
     snprintf(ckdir, sizeof ckdir, "%s.ckpt", out);
-    sb_job_tag(job, "stdp-mnist v1", tag, sizeof tag);
-    double *resp = NULL;
-    int *labels = NULL;
+    sb_job_tag(job, "stdp-mnist v2", tag, sizeof tag);
+    runner ru = {.net = net, .comm = comm, .r = &r, .ckdir = ckdir, .tag = tag};
+    int64_t *user = NULL;
     scores sc = {0};
     learned le = {0};
     if (!st) {
         ru.exc = snn_net_pop(net, snn_net_find_pop(net, "exc"));
         ru.input = snn_net_find_source(net, "input");
         ru.plastic = 0;
+        size_t nl = ru.exc->nlocal, nuser = U_RESP + nl * CLASSES + 2 * testset.n;
         ru.rates = SB_CALLOC(PIXELS, sizeof *ru.rates);
-        ru.counts = SB_CALLOC(ru.exc->nlocal + 1, sizeof *ru.counts);
+        ru.counts = SB_CALLOC(nl + 1, sizeof *ru.counts);
         ru.present_steps = llround(r.present / r.dt);
         ru.rest_steps = llround(r.rest / r.dt);
-        resp = SB_CALLOC(ru.exc->nlocal * CLASSES + 1, sizeof *resp);
-        labels = SB_CALLOC(ru.exc->nlocal + 1, sizeof *labels);
+        ru.resp = SB_CALLOC(nl * CLASSES + 1, sizeof *ru.resp);
+        ru.labels = SB_CALLOC(nl + 1, sizeof *ru.labels);
+        user = SB_CALLOC(nuser, sizeof *user);
         sc.pred_mean = SB_CALLOC(testset.n + 1, 1);
         sc.pred_prop = SB_CALLOC(testset.n + 1, 1);
-        st = ru.rates && ru.counts && resp && labels && sc.pred_mean && sc.pred_prop ? SB_OK : SB_ENOMEM;
+        st = ru.rates && ru.counts && ru.resp && ru.labels && user && sc.pred_mean && sc.pred_prop
+                 ? SB_OK : SB_ENOMEM;
         st = par_agree(st, comm);
-        snn_net_set_user(net, user, U_COUNT);
+        if (!st)
+            snn_net_set_user(net, user, (int)nuser);
         snn_net_set_progress(net, 0);
     }
     int loaded = 0;
     if (!st)
         st = snn_net_load(net, ckdir, tag, &loaded);
-    if (!st && loaded)
-        sb_info("stdp-mnist: resuming from %s (%s, epoch %lld, image %lld)", ckdir,
-                user[U_PHASE] ? "training done" : "training", (long long)user[U_EPOCH] + 1,
-                (long long)user[U_IMAGE]);
+    if (!st && loaded && user[U_PHASE] >= PH_TRAIN && user[U_PHASE] < PH_DONE)
+        sb_info("stdp-mnist: resuming from %s: %s, epoch %lld, image %lld", ckdir,
+                PHASE_NAME[user[U_PHASE]], (long long)user[U_EPOCH] + 1, (long long)user[U_IMAGE]);
     if (!st)
         sb_info("stdp-mnist: %d excitatory neurons, %llu training images x %d epochs, %llu for "
                 "labelling, %llu test images, %d ranks x %d threads",
                 r.neurons, (unsigned long long)trainset.n, r.epochs, (unsigned long long)labelset.n,
                 (unsigned long long)testset.n, job->par->size, job->par->threads);
+    /* this run's share of each phase, for the time per image */
     double seconds[3] = {0}, t0 = sb_now();
-    if (!st && !user[U_PHASE])
-        st = train(job, &ru, &trainset, user, ckdir, tag);
+    uint64_t shown[3] = {0};
+    if (!st && user[U_PHASE] == PH_TRAIN)
+        st = train(job, &ru, &trainset, user, &shown[0]);
     seconds[0] = sb_now() - t0;
     t0 = sb_now();
-    if (!st)
-        st = assign_labels(&ru, &labelset, resp);
+    if (!st && user[U_PHASE] == PH_LABEL) {
+        freeze(&ru, 1);
+        st = pass(job, &ru, &labelset, user, "stdp labelling", 0, label_image, &shown[1]);
+        if (!st)
+            st = next_phase(&ru, user, PH_TEST);
+    }
     seconds[1] = sb_now() - t0;
-    for (size_t k = 0; !st && k < ru.exc->nlocal; k++)
-        labels[k] = argmax(resp + k * CLASSES, CLASSES);
-    t0 = sb_now();
     if (!st) {
-        snn_net_forget_recorded(net, "exc", 0);
-        ru.keep = 0;
-        st = evaluate(&ru, &testset, resp, labels, comm, &sc);
+        responses(&ru, user, ru.resp, ru.labels);
+        double local[CLASSES] = {0};
+        for (size_t k = 0; k < ru.exc->nlocal; k++)
+            local[ru.labels[k]] += 1;
+        MPI_Allreduce(local, ru.members, CLASSES, MPI_DOUBLE, MPI_SUM, comm);
+    }
+    t0 = sb_now();
+    if (!st && user[U_PHASE] == PH_TEST) {
+        freeze(&ru, 1);
+        if (user[U_IMAGE] == 0) /* the file keeps the spikes of the first test images only */
+            snn_net_forget_recorded(net, "exc", 0);
+        ru.keep = (uint64_t)user[U_KEEP];
+        st = pass(job, &ru, &testset, user, "stdp evaluation", 0, test_image, &shown[2]);
     }
     seconds[2] = sb_now() - t0;
     if (!st) {
+        score(&ru, &testset, user, &sc);
         snn_net_forget_recorded(net, "exc", ru.keep);
-        st = gather_learned(&ru, labels, comm, &le);
+        st = gather_learned(&ru, ru.labels, comm, &le);
     }
     if (!st) {
-        uint64_t images[3] = {trainset.n * (uint64_t)r.epochs, labelset.n, testset.n};
+        double ms[3];
+        for (int p = 0; p < 3; p++)
+            ms[p] = shown[p] ? 1e3 * seconds[p] / (double)shown[p] : 0;
         sb_info("stdp-mnist: test accuracy %.2f %% (mean rate), %.2f %% (proportion); %.1f / %.1f / "
                 "%.1f ms per image (train / label / test)",
-                100 * sc.acc_mean, 100 * sc.acc_prop, images[0] ? 1e3 * seconds[0] / (double)images[0] : 0,
-                images[1] ? 1e3 * seconds[1] / (double)images[1] : 0,
-                images[2] ? 1e3 * seconds[2] / (double)images[2] : 0);
-        uint64_t shown = images[0] + images[1] + images[2];
+                100 * sc.acc_mean, 100 * sc.acc_prop, ms[0], ms[1], ms[2]);
+        uint64_t all = shown[0] + shown[1] + shown[2];
         sb_info("stdp-mnist: %.0f %% of the rest steps were jumped in closed form (snn_net_idle)",
-                shown ? 100.0 * (double)snn_net_jumped(net) / ((double)shown * (double)ru.rest_steps) : 0.0);
-        st = write_output(job, &ru, &le, &sc, &testset, seconds, images);
+                all ? 100.0 * (double)snn_net_jumped(net) / ((double)all * (double)ru.rest_steps) : 0.0);
+        st = write_output(job, &ru, &le, &sc, &testset, seconds, shown);
     }
     if (!st && job->par->rank == 0)
         snn_checkpoint_remove(ckdir, job->par->size);
@@ -507,8 +551,9 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
     free(le.label);
     free(sc.pred_mean);
     free(sc.pred_prop);
-    free(resp);
-    free(labels);
+    free(ru.resp);
+    free(ru.labels);
+    free(user);
     free(ru.rates);
     free(ru.counts);
     snn_net_free(net);

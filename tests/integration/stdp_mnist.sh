@@ -1,7 +1,8 @@
 # Task stdp-mnist on a small synthetic dataset: the same learned weights,
 # thresholds, labels and predictions on 1, 2 and 3 ranks; learning beats
-# chance; a run stopped by SIGUSR1 during training (exit 3) resumes to the
-# uninterrupted run's results; the result file has the documented layout.
+# chance; runs stopped by SIGUSR1 (exit 3) during training, labelling and
+# evaluation resume to the uninterrupted run's results; the result file has
+# the documented layout.
 . tests/integration/common.inc
 ds=$TMP/ds
 $PY tests/integration/make_dataset.py "$ds" 600 100
@@ -34,4 +35,20 @@ grep -q "stopped at image" "$TMP/u.log" || fail "SIGUSR1: no 'stopped at image' 
 mpirun -np 2 $SB run $job job.output="$TMP/u.h5" > "$TMP/u2.log" 2>&1 || { cat "$TMP/u2.log"; fail "resume"; }
 grep -q "resuming from" "$TMP/u2.log" || fail "no resume"
 $PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/u.h5" $names || fail "resumed run differs"
+
+# SIGUSR1 during labelling, then during evaluation (more test images, so
+# that it lasts): each stops with a checkpoint of what the phase has summed
+# so far, and the reruns end with the uninterrupted run's results
+$PY tests/integration/make_dataset.py "$TMP/ds2" 300 600
+job2="jobs/stdp_mnist_smoke.ini data.dir=$TMP/ds2 data.train=300 data.test=600 stdp.label_images=150 stdp.checkpoint_every=25"
+mpirun -np 2 $SB run $job2 job.output="$TMP/e.h5" > "$TMP/e.log" 2>&1 || { cat "$TMP/e.log"; fail "phases: reference run"; }
+for phase in labelling evaluation; do
+    LOG=$TMP/p.log interrupt usr1 "log:stdp $phase:" "$TMP/p.h5" mpirun -np 2 $SB run $job2 job.output="$TMP/p.h5"
+    [ $rc = 3 ] || { cat "$TMP/p.log"; fail "SIGUSR1 in $phase: exit $rc, wanted 3"; }
+    grep -q "stopped in stdp $phase at image" "$TMP/p.log" || { cat "$TMP/p.log"; fail "SIGUSR1 in $phase: no 'stopped in' line"; }
+done
+mpirun -np 2 $SB run $job2 job.output="$TMP/p.h5" > "$TMP/p2.log" 2>&1 || { cat "$TMP/p2.log"; fail "phases: resume"; }
+grep -q "resuming from .*: evaluation, " "$TMP/p2.log" || { cat "$TMP/p2.log"; fail "phases: did not resume in evaluation"; }
+$PY tests/integration/same_datasets.py "$TMP/e.h5" "$TMP/p.h5" $names /spikes/exc/node_ids /spikes/exc/timestamps \
+    || fail "runs stopped in labelling and evaluation differ from the uninterrupted one"
 finish

@@ -259,6 +259,7 @@ static void one_syn_init(one_syn *s, const snn_rule *rule, double w)
                                  .w_max = 1};
     s->pl.pre = &s->pre;
     s->pl.pre_step = &s->pre_step;
+    s->pre_step = SNN_NEVER;
     s->pl.post1 = &s->post1;
     s->pl.post2 = &s->post2;
     s->pl.post_step = &s->post_step;
