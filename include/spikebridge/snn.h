@@ -353,8 +353,9 @@ uint64_t snn_net_recorded(const snn_net *net, const char *name, const uint64_t *
 /* Spike count of every neuron population since the start (all ranks). */
 uint64_t snn_net_spike_count(const snn_net *net, int pop);
 
-/* 0: snn_net_run prints no progress (a task that runs many short pieces
- * reports its own); 1 (the default): it does. */
+/* 0: snn_net_run prints no progress and does not stop on a signal (a task
+ * that runs many short pieces reports its own progress and stops between
+ * them, where its own state is consistent); 1 (the default): it does. */
 void snn_net_set_progress(snn_net *net, int on);
 
 /* Sets the rates (Hz) of sources [first, first + n) of Poisson group i

@@ -218,7 +218,8 @@ static sb_status pass(const sb_job *job, runner *ru, const sb_dataset *ds, int64
             st = SB_EINTERRUPTED;
         }
     }
-    sb_progress_end(&prog);
+    if (!st)
+        sb_progress_end(&prog);
     return st;
 }
 

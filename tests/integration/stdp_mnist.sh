@@ -31,21 +31,28 @@ with h5py.File(sys.argv[1]) as f:
 # SIGUSR1 during training: checkpoint, exit 3; the rerun resumes
 LOG=$TMP/u.log interrupt usr1 "$TMP/u.h5.ckpt/latest" "$TMP/u.h5" mpirun -np 2 $SB run $job job.output="$TMP/u.h5"
 [ $rc = 3 ] || { cat "$TMP/u.log"; fail "SIGUSR1: exit $rc, wanted 3"; }
-grep -q "stopped at image" "$TMP/u.log" || fail "SIGUSR1: no 'stopped at image' line"
+grep -q "stopped in stdp train epoch 1 at image" "$TMP/u.log" || { cat "$TMP/u.log"; fail "SIGUSR1: no 'stopped in' line"; }
 mpirun -np 2 $SB run $job job.output="$TMP/u.h5" > "$TMP/u2.log" 2>&1 || { cat "$TMP/u2.log"; fail "resume"; }
 grep -q "resuming from" "$TMP/u2.log" || fail "no resume"
 $PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/u.h5" $names || fail "resumed run differs"
 
-# SIGUSR1 during labelling, then during evaluation (more test images, so
-# that it lasts): each stops with a checkpoint of what the phase has summed
-# so far, and the reruns end with the uninterrupted run's results
+# SIGUSR1 during labelling, then during evaluation (sent once a checkpoint,
+# every 10 images, shows the phase under way): each stops with a checkpoint
+# of what the phase has summed so far, and the reruns end with the
+# uninterrupted run's results
 $PY tests/integration/make_dataset.py "$TMP/ds2" 300 600
-job2="jobs/stdp_mnist_smoke.ini data.dir=$TMP/ds2 data.train=300 data.test=600 stdp.label_images=150 stdp.checkpoint_every=25"
+job2="jobs/stdp_mnist_smoke.ini data.dir=$TMP/ds2 data.train=300 data.test=600 stdp.label_images=300 stdp.checkpoint_every=10"
 mpirun -np 2 $SB run $job2 job.output="$TMP/e.h5" > "$TMP/e.log" 2>&1 || { cat "$TMP/e.log"; fail "phases: reference run"; }
-for phase in labelling evaluation; do
-    LOG=$TMP/p.log interrupt usr1 "log:stdp $phase:" "$TMP/p.h5" mpirun -np 2 $SB run $job2 job.output="$TMP/p.h5"
-    [ $rc = 3 ] || { cat "$TMP/p.log"; fail "SIGUSR1 in $phase: exit $rc, wanted 3"; }
-    grep -q "stopped in stdp $phase at image" "$TMP/p.log" || { cat "$TMP/p.log"; fail "SIGUSR1 in $phase: no 'stopped in' line"; }
+phase=1
+for name in labelling evaluation; do
+    rc=0
+    mpirun -np 2 $SB run $job2 job.output="$TMP/p.h5" > "$TMP/p.log" 2>&1 &
+    runner=$!
+    $PY tests/integration/signal_in_phase.py "$TMP/p.h5.ckpt" $phase "job.output=$TMP/p.h5" || fail "no signal in $name"
+    wait $runner || rc=$?
+    [ $rc = 3 ] || { cat "$TMP/p.log"; fail "SIGUSR1 in $name: exit $rc, wanted 3"; }
+    grep -q "stopped in stdp $name at image" "$TMP/p.log" || { cat "$TMP/p.log"; fail "SIGUSR1 in $name: no 'stopped in' line"; }
+    phase=$((phase + 1))
 done
 mpirun -np 2 $SB run $job2 job.output="$TMP/p.h5" > "$TMP/p2.log" 2>&1 || { cat "$TMP/p2.log"; fail "phases: resume"; }
 grep -q "resuming from .*: evaluation, " "$TMP/p2.log" || { cat "$TMP/p2.log"; fail "phases: did not resume in evaluation"; }
