@@ -271,8 +271,9 @@ sb_status sb_task_sweep_run(const sb_job *job)
     if (!failed)
         st = SB_ENOMEM;
     st = par_agree(st, par->comm);
-    int quiet_log = sb_log_rank();
-    for (uint64_t p = (uint64_t)group; !st && group < groups && p < d.points; p += (uint64_t)groups) {
+    int quiet_log = sb_log_rank(), interrupted = 0;
+    for (uint64_t p = (uint64_t)group; !st && !interrupted && group < groups && p < d.points;
+         p += (uint64_t)groups) {
         sb_config *pc;
         sb_status ps = sb_sweep_point_config(job, p, &pc);
         if (!ps) {
@@ -286,10 +287,20 @@ sb_status sb_task_sweep_run(const sb_job *job)
                 snprintf(values + strlen(values), sizeof values - strlen(values), " %s=%s",
                          d.key[k], d.values[k][value_of(&d, p, k)]);
             sb_info("sweep: point %llu (group %d):%s", (unsigned long long)p, group, values);
+            /* a rerun after a stop skips the points that finished */
+            int done = sub.rank == 0 && sb_job_already_done(&pj);
+            MPI_Bcast(&done, 1, MPI_INT, 0, gc);
             const sb_task *t = sb_task_find(sb_cfg_str(pc, "job", "task"));
-            ps = t->check(&pj);
-            if (!ps)
+            if (done)
+                sb_info("sweep: point %llu was finished by an earlier run", (unsigned long long)p);
+            else if (!(ps = t->check(&pj)))
                 ps = t->run(&pj);
+            int stop = ps == SB_EINTERRUPTED, any = 0;
+            MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, gc);
+            if (any) { /* checkpointed by the point's task: not a failure */
+                interrupted = 1;
+                ps = SB_OK;
+            }
             ps = par_agree(ps, gc);
         }
         if (ps && sub.rank == 0) {
@@ -302,6 +313,14 @@ sb_status sb_task_sweep_run(const sb_job *job)
     sb_log_init(quiet_log, sb_log_get_level());
     if (!st)
         MPI_Allreduce(MPI_IN_PLACE, failed, (int)d.points, MPI_INT, MPI_MAX, par->comm);
+    if (!st)
+        MPI_Allreduce(MPI_IN_PLACE, &interrupted, 1, MPI_INT, MPI_MAX, par->comm);
+    if (!st && interrupted) {
+        MPI_Comm_free(&gc);
+        free(failed);
+        return sb_fail(SB_EINTERRUPTED, "sweep: stopped by a signal; the points under way are "
+                       "checkpointed and the finished ones kept: run the same job again to go on");
+    }
     uint64_t nfailed = 0;
     for (uint64_t p = 0; !st && p < d.points; p++)
         nfailed += (uint64_t)failed[p];

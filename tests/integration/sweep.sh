@@ -1,6 +1,7 @@
 # Task sweep: grid expansion and --sweep-index mapping, an in-job sweep on
 # 2 groups with the collected table, a failing point that is reported
-# without losing the others, and collect on array-style point files.
+# without losing the others, collect on array-style point files, and an
+# in-job sweep stopped by SIGUSR1 that a rerun completes.
 . tests/integration/common.inc
 ds=$TMP/ds
 $PY tests/integration/make_dataset.py "$ds" 200 50
@@ -35,4 +36,20 @@ grep -q "sweep point 1 failed" "$TMP/log" || { cat "$TMP/log"; fail "the failing
 grep -q "3 of 6 points failed" "$TMP/log" || fail "the failure count is not reported"
 [ -f "$TMP/bad_p0000.h5" ] && [ -f "$TMP/bad.csv" ] || fail "finished points were lost"
 [ "$(wc -l < "$TMP/bad.csv")" = 4 ] || fail "the table of the finished points does not have 3 rows"
+# SIGUSR1 in the middle of an in-job sweep: exit 3 with the points under way
+# checkpointed; the rerun skips the finished points, resumes the others and
+# ends with the uninterrupted sweep's results.
+long="data.dir=$ds model.arch=conv3x3:16,conv3x3:16,maxpool2,dense:10 train.epochs=4 train.batch=16"
+ljob="jobs/sweep_cnn_lr.ini $long sweep.train.lr=0.01,0.05 sweep.train.batch=16,32"
+mpirun -np 2 $SB run $ljob job.output="$TMP/lr.h5" > "$TMP/log" 2>&1 || { cat "$TMP/log"; fail "reference sweep"; }
+LOG=$TMP/s.log interrupt usr1 "$TMP/ls_p0000.h5.ckpt/member_0000.h5" "$TMP/ls.h5" mpirun -np 2 $SB run $ljob job.output="$TMP/ls.h5"
+[ $rc = 3 ] || { cat "$TMP/s.log"; fail "stopped sweep: exit $rc, wanted 3"; }
+grep -q "stopped by a signal at a safe point" "$TMP/s.log" || { cat "$TMP/s.log"; fail "stopped sweep: no message"; }
+[ ! -e "$TMP/ls.h5" ] || fail "stopped sweep: a table appeared"
+mpirun -np 2 $SB run $ljob job.output="$TMP/ls.h5" > "$TMP/s2.log" 2>&1 || { cat "$TMP/s2.log"; fail "resumed sweep"; }
+grep -q "resuming from" "$TMP/s2.log" || { cat "$TMP/s2.log"; fail "resumed sweep: no point resumed"; }
+for p in 0 1 2 3; do
+    $PY tests/integration/same_datasets.py "$TMP/lr_p000$p.h5" "$TMP/ls_p000$p.h5" /test/probs /metrics/loss \
+        || fail "resumed sweep: point $p differs"
+done
 finish
