@@ -183,8 +183,8 @@ typedef struct snn_plasticity snn_plasticity;
 /* Synapses from one population (or source group) to another, held by the
  * rank of each postsynaptic neuron as compressed rows by presynaptic index:
  * row i holds the synapses from pre neuron i to local post neurons, sorted by
- * local post index (so that threads split a row by binary search, without
- * atomics) or, with per-synapse delays, by (delay, local post index) (so
+ * local post index (so that each thread delivers to its own targets, a
+ * contiguous part of the row found at build (split), without atomics) or, with per-synapse delays, by (delay, local post index) (so
  * that a spike's arrivals of one step lie together; threads then pick their
  * targets out of the row). */
 typedef struct {
@@ -197,6 +197,9 @@ typedef struct {
     uint32_t *tgt;          /* local post index */
     float *w;               /* weight */
     uint16_t *delay;        /* steps, or NULL when all are delay_const */
+    uint32_t *split;        /* rows by target, more than one thread: per row, where each
+                               thread's targets after the first start ([npre][threads - 1],
+                               offsets into the row), found once instead of per spike */
     uint16_t delay_const;
     uint16_t delay_min;     /* the smallest delay the job allows (on any rank) */
     uint16_t delay_max;     /* the largest on this rank */

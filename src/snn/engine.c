@@ -64,27 +64,6 @@ static int currents_change(const snn_net *net, int64_t step)
     return 0;
 }
 
-/* The first synapse in [l, h) whose target is >= x (targets ascending). */
-static uint64_t lower_bound(const uint32_t *tgt, uint64_t l, uint64_t h, size_t x)
-{
-    while (l < h) {
-        uint64_t m = l + (h - l) / 2;
-        if (tgt[m] < x)
-            l = m + 1;
-        else
-            h = m;
-    }
-    return l;
-}
-
-/* [a, b) narrowed to the synapses whose target lies in [lo, hi). */
-static void narrow(const uint32_t *tgt, uint64_t *a, uint64_t *b, size_t lo, size_t hi)
-{
-    uint64_t first = lower_bound(tgt, *a, *b, lo);
-    *b = lower_bound(tgt, first, *b, hi);
-    *a = first;
-}
-
 /* Where input for local neuron range of thread t arrives in `slot`: the
  * state variable itself when the slot is the next step's and the model
  * allows it, otherwise the ring (then marked for the update to read). */
@@ -99,11 +78,41 @@ static double *input_at(snn_net *net, int t, const snn_proj *pr, int slot, int n
            (size_t)slot * post->nlocal;
 }
 
+/* Rows of spikes are scattered through memory, and a spike's row is found
+ * through another array (row[]), so delivery waits on two misses a spike:
+ * PREFETCH_AHEAD spikes ahead the row offsets are fetched, half as far
+ * ahead the start of this thread's part of each row. */
+#define PREFETCH_AHEAD 8
+
+static void prefetch_spike(const snn_net *net, int t, uint64_t key, int rows)
+{
+    uint64_t gid = key & SNN_GID_MASK;
+    int g = snn_net_group_of(net, gid);
+    uint64_t i = gid - (g < net->npops ? net->pops[g].gid0 : net->src[g - net->npops].gid0);
+    for (int o = 0; o < net->nout_proj[g]; o++) {
+        const snn_proj *pr = &net->proj[net->out_proj[g][o]];
+        if (rows) {
+            __builtin_prefetch(pr->row + i);
+            if (pr->split && t > 0)
+                __builtin_prefetch(pr->split + i * (uint64_t)(net->threads - 1) + (uint64_t)(t - 1));
+            continue;
+        }
+        uint64_t a = pr->row[i] + (pr->split && t > 0 ? pr->split[i * (uint64_t)(net->threads - 1) +
+                                                                 (uint64_t)(t - 1)] : 0);
+        __builtin_prefetch(pr->tgt + a);
+        __builtin_prefetch(pr->w + a);
+    }
+}
+
 static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t batch_start,
                     int64_t now)
 {
     const int T = net->threads, S = net->nslots, next = (int)((now + 1) % S);
     for (size_t x = 0; x < n; x++) {
+        if (x + PREFETCH_AHEAD < n)
+            prefetch_spike(net, t, keys[x + PREFETCH_AHEAD], 1);
+        if (x + PREFETCH_AHEAD / 2 < n)
+            prefetch_spike(net, t, keys[x + PREFETCH_AHEAD / 2], 0);
         int64_t s = batch_start + (int64_t)(keys[x] >> SNN_GID_BITS);
         uint64_t gid = keys[x] & SNN_GID_MASK;
         int g = snn_net_group_of(net, gid);
@@ -118,8 +127,11 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
             /* rows by delay hold every thread's targets throughout */
             const size_t lo = b[t], hi = b[t + 1];
             const int pick = T > 1 && pr->delay;
-            if (T > 1 && !pr->delay)
-                narrow(pr->tgt, &a, &e, lo, hi);
+            if (pr->split) {
+                const uint32_t *sp = pr->split + i * (uint64_t)(T - 1);
+                e = t < T - 1 ? a + sp[t] : e;
+                a = t > 0 ? a + sp[t - 1] : a;
+            }
             if (pr->plast) {
                 for (uint64_t syn = a; syn < e; syn++) {
                     if (pick && (pr->tgt[syn] < lo || pr->tgt[syn] >= hi))

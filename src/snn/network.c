@@ -288,6 +288,20 @@ static sb_status build_engine(snn_net *net)
             return SB_ENOMEM;
     for (int i = 0; i < net->nproj; i++) {
         snn_proj *pr = &net->proj[i];
+        if (T > 1 && !pr->delay) {
+            const size_t *b = net->part + (size_t)pr->post * (size_t)(T + 1);
+            pr->split = SB_MALLOC(pr->npre * (size_t)(T - 1) + 1, sizeof *pr->split);
+            if (!pr->split)
+                return SB_ENOMEM;
+            for (uint64_t r = 0; r < pr->npre; r++) {
+                uint64_t s = pr->row[r];
+                for (int t = 1; t < T; t++) {
+                    while (s < pr->row[r + 1] && pr->tgt[s] < b[t])
+                        s++;
+                    pr->split[r * (uint64_t)(T - 1) + (uint64_t)(t - 1)] = (uint32_t)(s - pr->row[r]);
+                }
+            }
+        }
         int g = pr->pre_is_source ? net->npops + pr->pre : pr->pre;
         int *l = realloc(net->out_proj[g], (size_t)(net->nout_proj[g] + 1) * sizeof *l);
         if (!l)
@@ -495,6 +509,8 @@ uint64_t snn_net_synapse_bytes(const snn_net *net)
         b += (pr->npre + 1) * sizeof *pr->row + pr->nsyn * (sizeof *pr->tgt + sizeof *pr->w);
         if (pr->delay)
             b += pr->nsyn * sizeof *pr->delay;
+        if (pr->split)
+            b += pr->npre * (uint64_t)(net->threads - 1) * sizeof *pr->split;
         if (pr->col)
             b += (nl + 1) * sizeof *pr->col + pr->nsyn * sizeof *pr->col_syn;
         if (pr->plast)

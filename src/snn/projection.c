@@ -484,6 +484,7 @@ void snn_proj_free(snn_proj *pr)
     free(pr->tgt);
     free(pr->w);
     free(pr->delay);
+    free(pr->split);
     free(pr->col);
     free(pr->col_syn);
     if (pr->plast) {
