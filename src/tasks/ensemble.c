@@ -20,26 +20,57 @@ enum { MAX_MEMBERS = 4096 };
 typedef struct {
     sb_recipe base;
     int n;                          /* members */
-    const char *name[MAX_MEMBERS];  /* each member's architecture name */
+    const char *name[MAX_MEMBERS];  /* each member as ensemble.members names it */
+    sb_recipe rec[MAX_MEMBERS];     /* each member's recipe */
+    sb_config *file[64];            /* recipes of items that name a job file */
+    int nfile;
 } ensemble_setup;
 
+/* The recipe of a job file named in ensemble.members: its [model] and
+ * [train], on the ensemble's data and seed (so that every member sees the
+ * same images and the test probabilities line up). */
+static sb_status load_recipe(const sb_config *c, const char *path, const char *where,
+                             ensemble_setup *e, sb_recipe *r)
+{
+    if (e->nfile == 64)
+        return sb_fail(SB_ECONFIG, "%s: more than 64 job files in ensemble.members", where);
+    char over[4][4200];
+    snprintf(over[0], sizeof over[0], "data.dir=%s", sb_cfg_str(c, "data", "dir"));
+    snprintf(over[1], sizeof over[1], "data.train=%lld", sb_cfg_int(c, "data", "train"));
+    snprintf(over[2], sizeof over[2], "data.test=%lld", sb_cfg_int(c, "data", "test"));
+    snprintf(over[3], sizeof over[3], "job.seed=%lld", sb_cfg_int(c, "job", "seed"));
+    char *ov[4] = {over[0], over[1], over[2], over[3]};
+    sb_config **f = &e->file[e->nfile];
+    sb_status st = sb_config_load(f, sb_job_keys, sb_job_nkeys, path, 4, ov);
+    if (st)
+        return sb_fail_context(st, where);
+    e->nfile++;
+    return sb_recipe_read(*f, r);
+}
+
 /* ensemble.members: "5" (five of model.arch), "NAME", "NAME*N"; NAME is a
- * reference (cnn-vgg-s, lstm-rows, lstm-cols) or "model" for model.arch. */
+ * reference (cnn-vgg-s, lstm-rows, lstm-cols) or "model" for model.arch,
+ * trained with the job's [train], or a job file (ending in .ini) whose
+ * [model] and [train] the member takes (members with their own recipes). */
 static sb_status parse_members(const sb_config *c, ensemble_setup *e)
 {
     const char *const *items;
     int n = sb_cfg_list(c, "ensemble", "members", &items);
     const char *where = sb_cfg_where(c, "ensemble", "members");
     const char *model = sb_cfg_str(c, "model", "arch");
-    static char names[64][64];
+    static char names[64][256];
     e->n = 0;
     if (n > 64)
         return sb_fail(SB_ECONFIG, "%s: ensemble.members has %d items (at most 64)", where, n);
     for (int i = 0; i < n; i++) {
         char *end;
         long count = strtol(items[i], &end, 10);
+        const int plain = end != items[i]; /* a count of model.arch */
         const char *name = model;
         if (end == items[i]) { /* NAME or NAME*N */
+            if (strlen(items[i]) >= sizeof names[i])
+                return sb_fail(SB_ECONFIG, "%s: ensemble.members item '%s' is longer than %zu characters",
+                               where, items[i], sizeof names[i] - 1);
             snprintf(names[i], sizeof names[i], "%s", items[i]);
             char *star = strchr(names[i], '*');
             count = 1;
@@ -51,11 +82,21 @@ static sb_status parse_members(const sb_config *c, ensemble_setup *e)
             }
             name = strcmp(names[i], "model") == 0 ? model : names[i];
             sb_view v;
-            if (strcmp(names[i], "model") != 0 && ann_reference(names[i], &v) == names[i])
+            size_t len = strlen(names[i]);
+            int file = len > 4 && strcmp(names[i] + len - 4, ".ini") == 0;
+            if (!file && strcmp(names[i], "model") != 0 && ann_reference(names[i], &v) == names[i])
                 return sb_fail(SB_ECONFIG,
                                "%s: ensemble.members item '%s': not a reference model "
-                               "(cnn-vgg-s, lstm-rows, lstm-cols) or 'model'",
+                               "(cnn-vgg-s, lstm-rows, lstm-cols), 'model' or a job file (.ini)",
                                where, items[i]);
+            sb_recipe r = e->base;
+            sb_status st = file ? load_recipe(c, names[i], where, e, &r) : SB_OK;
+            if (st)
+                return st;
+            if (!file)
+                sb_recipe_set_arch(&r, name);
+            for (long k = 0; count >= 1 && k < count && e->n + k < MAX_MEMBERS; k++)
+                e->rec[e->n + k] = r;
         } else if (*end) {
             count = -1;
         }
@@ -64,12 +105,24 @@ static sb_status parse_members(const sb_config *c, ensemble_setup *e)
                            "%s: ensemble.members item '%s': expected N, NAME or NAME*N with "
                            "1 <= N and at most %d members in all",
                            where, items[i], MAX_MEMBERS);
-        for (long k = 0; k < count; k++)
+        for (long k = 0; k < count; k++) {
+            if (plain) {
+                e->rec[e->n] = e->base;
+                sb_recipe_set_arch(&e->rec[e->n], name);
+            }
             e->name[e->n++] = name;
+        }
     }
     if (e->n == 0)
         return sb_fail(SB_ECONFIG, "%s: ensemble.members lists no member", where);
     return SB_OK;
+}
+
+static void setup_free(ensemble_setup *e)
+{
+    for (int i = 0; e && i < e->nfile; i++)
+        sb_config_free(e->file[i]);
+    free(e);
 }
 
 static sb_status read_setup(const sb_job *job, ensemble_setup *e)
@@ -82,17 +135,14 @@ static sb_status read_setup(const sb_job *job, ensemble_setup *e)
 
 sb_status sb_task_ensemble_check(const sb_job *job)
 {
-    ensemble_setup *e = SB_MALLOC(1, sizeof *e);
+    ensemble_setup *e = SB_CALLOC(1, sizeof *e);
     if (!e)
         return SB_ENOMEM;
     sb_status st = read_setup(job, e);
-    for (int m = 0; m < e->n && !st; m++) {
-        sb_recipe r = e->base;
-        sb_recipe_set_arch(&r, e->name[m]);
+    for (int m = 0; m < e->n && !st; m++)
         if (m == 0 || e->name[m] != e->name[m - 1])
-            st = sb_recipe_check_arch(&r);
-    }
-    free(e);
+            st = sb_recipe_check_arch(&e->rec[m]);
+    setup_free(e);
     return st;
 }
 
@@ -149,8 +199,7 @@ static sb_status write_output(const sb_job *job, const char *path, const ensembl
     st = h5_attr_str(f.id, "task", "ensemble");
     for (int m = 0; m < e->n && !st; m++) {
         char where[64];
-        sb_recipe r = e->base;
-        sb_recipe_set_arch(&r, e->name[m]);
+        const sb_recipe r = e->rec[m];
         int holder = m % size == rank;
         snprintf(where, sizeof where, "members/%04d/model", m);
         st = sb_write_model(f.id, where, &ms[m].t.model, &r, holder, comm);
@@ -212,8 +261,7 @@ static sb_status train_mine(const sb_job *job, const ensemble_setup *e, const ch
             st = sb_dataset_load(test, e->base.dir, SB_SPLIT_TEST, 0, e->base.ntest);
     }
     for (int m = 0; m < e->n && !st; m++) {
-        sb_recipe r = e->base;
-        sb_recipe_set_arch(&r, e->name[m]);
+        sb_recipe r = e->rec[m];
         if (m % size != rank) {
             st = ann_model_build(&ms[m].t.model, r.arch, ann_input_shape(r.tc.view, r.rows, r.cols), 1);
             ms[m].complete = 1;
@@ -237,7 +285,7 @@ sb_status sb_task_ensemble_run(const sb_job *job)
         return SB_ENOMEM;
     sb_status st = read_setup(job, e);
     if (st) {
-        free(e);
+        setup_free(e);
         return st;
     }
     char path[4096];
@@ -327,6 +375,6 @@ sb_status sb_task_ensemble_run(const sb_job *job)
     free(labels);
     free(acc);
     sb_dataset_free(&test);
-    free(e);
+    setup_free(e);
     return st;
 }

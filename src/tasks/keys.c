@@ -73,7 +73,8 @@ const sb_key_spec sb_job_keys[] = {
      "stop after this many epochs in one run (to fit a time limit; run again to continue); 0 = all"},
 
     {"ensemble", "members", SB_KEY_LIST, "5", ANY, NULL, "",
-     "N (N of model.arch), NAME or NAME*N with NAME cnn-vgg-s, lstm-rows, lstm-cols or model"},
+     "N (N of model.arch), NAME or NAME*N with NAME cnn-vgg-s, lstm-rows, lstm-cols, model, or a "
+     "job file (*.ini) whose [model] and [train] the member takes"},
 
     {"simulate", "duration", SB_KEY_REAL, "1000", 0, 1e9, NULL, "ms", "biological time to simulate"},
     {"simulate", "dt", SB_KEY_REAL, "0.1", 1e-4, 100, NULL, "ms", "time step"},
