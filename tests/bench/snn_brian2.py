@@ -196,13 +196,8 @@ clock_gettime(CLOCK_MONOTONIC, &_sb_t2);
     }
 }''')
     else:
-        target = 'numpy'
-        try:
-            from brian2.codegen.runtime.cython_rt import CythonCodeObject
-            if CythonCodeObject.is_available():
-                target = 'cython'
-        except Exception:
-            pass
+        from brian2_target import runtime_target
+        target = runtime_target()
         prefs.codegen.target = target
 
     try:

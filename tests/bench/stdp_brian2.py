@@ -174,13 +174,8 @@ def build(N, standalone, rates, rates_ns=None):
 def run_runtime(args, images, log):
     import numpy as np
     from brian2 import prefs, seed, defaultclock, device, Network, SpikeMonitor, ms, Hz
-    target = 'numpy'
-    try:
-        from brian2.codegen.runtime.cython_rt import CythonCodeObject
-        if CythonCodeObject.is_available():
-            target = 'cython'
-    except Exception:
-        pass
+    from brian2_target import runtime_target
+    target = runtime_target()
     prefs.codegen.target = target
     log(f'runtime: codegen target {target}')
     defaultclock.dt = 0.5 * ms
