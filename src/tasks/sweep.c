@@ -311,10 +311,10 @@ sb_status sb_task_sweep_run(const sb_job *job)
         sb_config_free(pc);
     }
     sb_log_init(quiet_log, sb_log_get_level());
-    if (!st)
+    if (!st) {
         MPI_Allreduce(MPI_IN_PLACE, failed, (int)d.points, MPI_INT, MPI_MAX, par->comm);
-    if (!st)
         MPI_Allreduce(MPI_IN_PLACE, &interrupted, 1, MPI_INT, MPI_MAX, par->comm);
+    }
     if (!st && interrupted) {
         MPI_Comm_free(&gc);
         free(failed);
