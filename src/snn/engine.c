@@ -78,6 +78,28 @@ static double *input_at(snn_net *net, int t, const snn_proj *pr, int slot, int n
            (size_t)slot * post->nlocal;
 }
 
+/* The group (population, then source) of a spike key and its index there. */
+static inline int spike_group(const snn_net *net, uint64_t key, uint64_t *i)
+{
+    uint64_t gid = key & SNN_GID_MASK;
+    int g = snn_net_group_of(net, gid);
+    *i = gid - (g < net->npops ? net->pops[g].gid0 : net->src[g - net->npops].gid0);
+    return g;
+}
+
+/* Thread t's part [*a, *e) of row i: the whole row unless a split divides it. */
+static inline void row_part(const snn_proj *pr, uint64_t i, int t, int T, uint64_t *a, uint64_t *e)
+{
+    *a = pr->row[i];
+    *e = pr->row[i + 1];
+    if (!pr->split)
+        return;
+    const uint32_t *sp = pr->split + i * (uint64_t)(T - 1);
+    uint64_t first = *a;
+    *e = t < T - 1 ? first + sp[t] : *e;
+    *a = t > 0 ? first + sp[t - 1] : first;
+}
+
 /* Rows of spikes are scattered through memory, and a spike's row is found
  * through another array (row[]), so delivery waits on two misses a spike:
  * PREFETCH_AHEAD spikes ahead the row offsets are fetched, half as far
@@ -86,9 +108,8 @@ static double *input_at(snn_net *net, int t, const snn_proj *pr, int slot, int n
 
 static void prefetch_spike(const snn_net *net, int t, uint64_t key, int rows)
 {
-    uint64_t gid = key & SNN_GID_MASK;
-    int g = snn_net_group_of(net, gid);
-    uint64_t i = gid - (g < net->npops ? net->pops[g].gid0 : net->src[g - net->npops].gid0);
+    uint64_t i;
+    int g = spike_group(net, key, &i);
     for (int o = 0; o < net->nout_proj[g]; o++) {
         const snn_proj *pr = &net->proj[net->out_proj[g][o]];
         if (rows) {
@@ -97,8 +118,8 @@ static void prefetch_spike(const snn_net *net, int t, uint64_t key, int rows)
                 __builtin_prefetch(pr->split + i * (uint64_t)(net->threads - 1) + (uint64_t)(t - 1));
             continue;
         }
-        uint64_t a = pr->row[i] + (pr->split && t > 0 ? pr->split[i * (uint64_t)(net->threads - 1) +
-                                                                 (uint64_t)(t - 1)] : 0);
+        uint64_t a, e;
+        row_part(pr, i, t, net->threads, &a, &e);
         __builtin_prefetch(pr->tgt + a);
         __builtin_prefetch(pr->w + a);
     }
@@ -114,24 +135,19 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
         if (x + PREFETCH_AHEAD / 2 < n)
             prefetch_spike(net, t, keys[x + PREFETCH_AHEAD / 2], 0);
         int64_t s = batch_start + (int64_t)(keys[x] >> SNN_GID_BITS);
-        uint64_t gid = keys[x] & SNN_GID_MASK;
-        int g = snn_net_group_of(net, gid);
-        uint64_t i = gid - (g < net->npops ? net->pops[g].gid0 : net->src[g - net->npops].gid0);
+        uint64_t i;
+        int g = spike_group(net, keys[x], &i);
         for (int o = 0; o < net->nout_proj[g]; o++) {
             int pi = net->out_proj[g][o];
             snn_proj *pr = &net->proj[pi];
             const size_t *b = net->part + (size_t)pr->post * (size_t)(T + 1);
-            uint64_t a = pr->row[i], e = pr->row[i + 1];
+            uint64_t a, e;
+            row_part(pr, i, t, T, &a, &e);
             if (a == e)
                 continue;
             /* rows by delay hold every thread's targets throughout */
             const size_t lo = b[t], hi = b[t + 1];
             const int pick = T > 1 && pr->delay;
-            if (pr->split) {
-                const uint32_t *sp = pr->split + i * (uint64_t)(T - 1);
-                e = t < T - 1 ? a + sp[t] : e;
-                a = t > 0 ? a + sp[t - 1] : a;
-            }
             if (pr->plast) {
                 for (uint64_t syn = a; syn < e; syn++) {
                     if (pick && (pr->tgt[syn] < lo || pr->tgt[syn] >= hi))
