@@ -74,6 +74,13 @@ sb_status h5_attr_u32s(hid_t obj, const char *name, const uint32_t *values, int 
 sb_status h5_read_all(const char *path, const char *name, hid_t type, void **buf,
                       int *rank, hsize_t dims[4]);
 
+/* Reads attribute `name` of object `obj` (a group or dataset path) in the
+ * file at path: a string (any HDF5 string type, truncated to len - 1) or a
+ * number converted to double. Serial. */
+sb_status h5_read_attr_str(const char *path, const char *obj, const char *name, char *buf,
+                           size_t len);
+sb_status h5_read_attr_f64(const char *path, const char *obj, const char *name, double *value);
+
 /* ------------------------------------------------------------------ SONATA */
 
 typedef enum { SB_SORT_NONE = 0, SB_SORT_BY_ID = 1, SB_SORT_BY_TIME = 2 } sb_sorting;

@@ -37,6 +37,10 @@ int par_first_failure(sb_status local, MPI_Comm comm);
  * per-item outputs in item order when gathered in rank order. */
 void par_block(uint64_t n, int rank, int size, uint64_t *first, uint64_t *count);
 
+/* Collective. 1 on every rank if flag is non-zero on any (a stop request
+ * seen by one rank must stop all of them at the same point). */
+int par_any(int flag, MPI_Comm comm);
+
 /* Collective. Sum of a local count over all ranks. */
 uint64_t par_sum_u64(uint64_t local, MPI_Comm comm);
 

@@ -341,3 +341,85 @@ sb_status h5_read_all(const char *path, const char *name, hid_t type, void **buf
     H5Fclose(file);
     return st;
 }
+
+/* Opens attribute name of obj in the file at path; on failure says which
+ * is missing. The caller closes a, then the file. */
+static sb_status open_attr(const char *path, const char *obj, const char *name, hid_t *file,
+                           hid_t *a)
+{
+    *a = H5I_INVALID_HID;
+    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*file < 0)
+        return h5_fail("%s: cannot open", path);
+    if (H5Lexists(*file, obj, H5P_DEFAULT) <= 0 || H5Aexists_by_name(*file, obj, name, H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        H5Fclose(*file);
+        return sb_fail(SB_EFORMAT, "%s: no attribute %s on %s", path, name, obj);
+    }
+    *a = H5Aopen_by_name(*file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (*a < 0) {
+        H5Fclose(*file);
+        return h5_fail("%s: cannot open attribute %s of %s", path, name, obj);
+    }
+    return SB_OK;
+}
+
+sb_status h5_read_attr_str(const char *path, const char *obj, const char *name, char *buf, size_t len)
+{
+    hid_t file, a;
+    sb_status st = open_attr(path, obj, name, &file, &a);
+    if (st)
+        return st;
+    hid_t ftype = H5Aget_type(a);
+    hid_t space = H5Aget_space(a);
+    herr_t err = -1;
+    buf[0] = '\0';
+    if (H5Tget_class(ftype) == H5T_STRING && H5Sget_simple_extent_npoints(space) == 1) {
+        hid_t mtype = H5Tcopy(H5T_C_S1);
+        if (H5Tis_variable_str(ftype) > 0) {
+            char *v = NULL;
+            H5Tset_size(mtype, H5T_VARIABLE);
+            H5Tset_cset(mtype, H5Tget_cset(ftype));
+            err = H5Aread(a, mtype, &v);
+            if (err >= 0 && v) {
+                snprintf(buf, len, "%s", v);
+                H5free_memory(v);
+            }
+        } else {
+            size_t n = H5Tget_size(ftype);
+            char *v = calloc(n + 1, 1);
+            H5Tset_size(mtype, n + 1);
+            err = v ? H5Aread(a, mtype, v) : -1;
+            if (err >= 0)
+                snprintf(buf, len, "%s", v);
+            free(v);
+        }
+        H5Tclose(mtype);
+    }
+    H5Sclose(space);
+    H5Tclose(ftype);
+    H5Aclose(a);
+    H5Fclose(file);
+    return err < 0 ? sb_fail(SB_EFORMAT, "%s: attribute %s of %s is not a string", path, name, obj)
+                   : SB_OK;
+}
+
+sb_status h5_read_attr_f64(const char *path, const char *obj, const char *name, double *value)
+{
+    hid_t file, a;
+    sb_status st = open_attr(path, obj, name, &file, &a);
+    if (st)
+        return st;
+    hid_t ftype = H5Aget_type(a);
+    hid_t space = H5Aget_space(a);
+    int numeric = H5Tget_class(ftype) == H5T_INTEGER || H5Tget_class(ftype) == H5T_FLOAT;
+    herr_t err = numeric && H5Sget_simple_extent_npoints(space) == 1
+                     ? H5Aread(a, H5T_NATIVE_DOUBLE, value)
+                     : -1;
+    H5Sclose(space);
+    H5Tclose(ftype);
+    H5Aclose(a);
+    H5Fclose(file);
+    return err < 0 ? sb_fail(SB_EFORMAT, "%s: attribute %s of %s is not a number", path, name, obj)
+                   : SB_OK;
+}

@@ -339,9 +339,7 @@ static void master_phase(snn_net *net, run_state *rs, int64_t n, int64_t end, sb
         net->pending.n = net->srcspk.n = 0;
     }
     if (!net->quiet && (n + 1) % sync == 0 && n + 1 < end) {
-        int stop = sb_stop_requested(), any = 0;
-        MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, net->par.comm);
-        rs->halt = any;
+        rs->halt = par_any(sb_stop_requested(), net->par.comm);
         sb_progress_update(prog, (double)(n + 1 - rs->begin) * net->dt);
     }
     rs->done = n + 1;

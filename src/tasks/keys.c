@@ -5,7 +5,7 @@
 
 #define ANY 0, 0
 const sb_key_spec sb_job_keys[] = {
-    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train|ensemble|sweep|simulate|stdp-mnist", "",
+    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train|ensemble|sweep|simulate|stdp-mnist|convert", "",
      "what the job does"},
     {"job", "seed", SB_KEY_INT, "1", 0, 4294967295.0, NULL, "",
      "job seed: every random stream is keyed by (seed, purpose, entity)"},
@@ -169,6 +169,21 @@ const sb_key_spec sb_job_keys[] = {
      "stdp-mnist: checkpoint during training every so many images (0: only at its end and on signals)"},
     {"stdp", "record_images", SB_KEY_INT, "3", 0, 1e6, NULL, "images",
      "stdp-mnist: test images whose excitatory spikes are written (SONATA /spikes/exc)"},
+
+    {"convert", "model", SB_KEY_STRING, "runs/cnn_single.h5", ANY, NULL, "",
+     "result file of a `train` run whose CNN is converted"},
+    {"convert", "steps", SB_KEY_LIST, "10,20,50,100,200,500", ANY, NULL, "steps",
+     "time steps at which accuracy is read (ascending); the largest is simulated"},
+    {"convert", "percentile", SB_KEY_REAL, "99.9", 50, 100, NULL, "%",
+     "normalisation: this percentile of a layer's non-zero activations becomes its threshold"},
+    {"convert", "norm_images", SB_KEY_INT, "500", 1, 1e6, NULL, "images",
+     "training images (from the first) whose activations set the normalisation"},
+    {"convert", "batch", SB_KEY_INT, "64", 1, 65536, NULL, "images",
+     "test images simulated together (ranks take whole batches)"},
+    {"convert", "record_images", SB_KEY_INT, "3", 0, 1000, NULL, "images",
+     "first test images whose spikes are written (SONATA, one population per layer)"},
+    {"convert", "checkpoint_every", SB_KEY_INT, "10", 0, 1e9, NULL, "batches",
+     "checkpoint every so many batches (0: only on signals)"},
 
     {"sweep", "*", SB_KEY_LIST, "", ANY, NULL, "",
      "section.key = v1, v2, ... to sweep; settings: task (train), mode (grid|random), samples, ranks_per_point (1)"},

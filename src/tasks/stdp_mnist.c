@@ -207,8 +207,7 @@ static sb_status pass(const sb_job *job, runner *ru, const sb_dataset *ds, int64
         user[U_IMAGE]++;
         (*shown)++;
         sb_progress_update(&prog, (double)(i + 1 - start));
-        int stop = sb_stop_requested(), any = 0;
-        MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, job->par->comm);
+        int any = par_any(sb_stop_requested(), job->par->comm);
         int due = r->ckpt_every && (uint64_t)user[U_IMAGE] % r->ckpt_every == 0;
         if (any || due)
             st = snn_net_save(ru->net, ru->ckdir, ru->tag);

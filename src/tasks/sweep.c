@@ -295,8 +295,7 @@ sb_status sb_task_sweep_run(const sb_job *job)
                 sb_info("sweep: point %llu was finished by an earlier run", (unsigned long long)p);
             else if (!(ps = t->check(&pj)))
                 ps = t->run(&pj);
-            int stop = ps == SB_EINTERRUPTED, any = 0;
-            MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, gc);
+            int any = par_any(ps == SB_EINTERRUPTED, gc);
             if (any) { /* checkpointed by the point's task: not a failure */
                 interrupted = 1;
                 ps = SB_OK;
