@@ -4,8 +4,9 @@
  * Every ReLU unit of the CNN becomes a non-leaky integrate-and-fire neuron
  * with threshold 1 and reset by subtraction; its input current at each time
  * step is the conv or dense layer applied to the previous layer's spikes
- * (0/1), plus the bias as a constant current, computed with the ANN's own
- * layer kernels. A neuron driven by a constant current a fires
+ * (0/1), plus the bias as a constant current. The first layer's current,
+ * from the analog image, is computed once with the ANN's kernel; the others
+ * are event-driven: each spike adds its row of weights to its targets. A neuron driven by a constant current a fires
  * floor(t a) spikes in t steps when 0 <= a <= 1, so its rate carries the
  * ReLU activation: the claim this module measures.
  *
@@ -47,9 +48,13 @@ typedef struct {
     double lambda;    /* scale of their activations (the normalisation); pool: its input's */
     uint32_t *fanout; /* synapses each neuron drives in the next conv/dense layer; NULL when
                          its spikes go through a pooling gate instead */
+    float *wt;        /* CV_IF, CV_OUT fed by spikes: the syn layer's weights with the input
+                         first ([in][out]; conv: [c][dy][dx][filter]), one row per spike */
     float *v;         /* CV_IF, CV_OUT: membrane potential [batch x n] */
     float *count;     /* spikes so far [batch x n] (exact: counts stay far below 2^24) */
     float *spike;     /* this step's spikes, 0 or 1 [batch x n] */
+    uint32_t *fired;  /* this step's spiking neurons of image b from [b x n], ascending */
+    uint32_t *nfired; /* how many [batch] */
 } cv_stage;
 
 typedef struct {
@@ -59,6 +64,7 @@ typedef struct {
     int batch;         /* images in the current simulation (at most m->max_batch) */
     int t;             /* steps simulated since cv_net_reset */
     float *current;    /* scratch: one stage's input current [max_batch x largest n] */
+    float *hwc;        /* scratch: the same, position-major while events add up */
     float *analog;     /* the first stage's constant current [max_batch x n] */
 } cv_net;
 
@@ -75,15 +81,24 @@ void cv_net_free(cv_net *net);
 sb_status cv_normalise(cv_net *net, const float *x, uint64_t n, double percentile, double *lambda);
 
 /* Takes the lambdas (one per stage; pools take their input's) and scales
- * the model's weights and biases in place. Call once. */
+ * the model's weights and biases in place (and the stages' copies). Call
+ * once. */
 void cv_scale(cv_net *net, const double *lambda);
+
+/* Copies the stage's syn-layer weights into s->wt (input-major); after
+ * the model's weights change. */
+void cv_net_transpose(cv_net *net, cv_stage *s);
 
 /* Starts a simulation of `batch` images x: potentials and counts 0. */
 void cv_net_reset(cv_net *net, const float *x, int batch);
 
-/* One time step of every stage. synops[b] (may be NULL) grows by the
- * synaptic events of image b: each spike times its fanout. */
-void cv_net_step(cv_net *net, double *synops);
+/* One time step of every stage. */
+void cv_net_step(cv_net *net);
+
+/* Synaptic events of image b since the reset: each spike times its fanout
+ * (the spikes that reach a conv or dense layer; the first layer's analog
+ * input is not counted). */
+double cv_net_synops(const cv_net *net, int b);
 
 /* Output potentials of the current simulation: batch x classes. */
 const float *cv_net_scores(const cv_net *net);

@@ -81,6 +81,8 @@ void cv_scale(cv_net *net, const double *lambda)
             t[0].data[j] = (float)(t[0].data[j] * (in / out));
         for (int j = 0; j < l->units; j++)
             t[1].data[j] = (float)(t[1].data[j] / out);
+        if (s->wt)
+            cv_net_transpose(net, s);
     }
 }
 

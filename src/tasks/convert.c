@@ -152,8 +152,7 @@ static void image_stats(const cv_run *r, int b, uint64_t img)
     }
 }
 
-static sb_status simulate_batch(cv_run *r, const sb_dataset *ds, uint64_t at, int b, float *x,
-                                double *syn)
+static sb_status simulate_batch(cv_run *r, const sb_dataset *ds, uint64_t at, int b, float *x)
 {
     const cv_job *j = r->j;
     ann_model *m = &r->m;
@@ -165,15 +164,14 @@ static sb_status simulate_batch(cv_run *r, const sb_dataset *ds, uint64_t at, in
     for (int i = 0; i < b; i++)
         r->ann_pred[at + (uint64_t)i] = ann_argmax(logits + (size_t)i * classes, classes);
     cv_net_reset(&r->net, x, b);
-    memset(syn, 0, (size_t)b * sizeof *syn);
     for (int k = 0; k < ns; k++) {
         while (r->net.t < j->steps[k])
-            cv_net_step(&r->net, syn);
+            cv_net_step(&r->net);
         const float *scores = cv_net_scores(&r->net);
         for (int i = 0; i < b; i++) {
             uint64_t img = at + (uint64_t)i;
             r->pred[img * (uint64_t)ns + (uint64_t)k] = ann_argmax(scores + (size_t)i * classes, classes);
-            r->synops[img * (uint64_t)ns + (uint64_t)k] = syn[i];
+            r->synops[img * (uint64_t)ns + (uint64_t)k] = cv_net_synops(&r->net, i);
         }
     }
     for (int i = 0; i < b; i++)
@@ -207,8 +205,7 @@ static sb_status simulate_all(cv_run *r, const sb_job *job, const sb_dataset *ds
 {
     const cv_job *j = r->j;
     float *x = SB_MALLOC((size_t)j->batch * ann_shape_size(r->m.in), sizeof(float));
-    double *syn = SB_MALLOC((size_t)j->batch, sizeof(double));
-    sb_status st = par_agree(x && syn ? SB_OK : SB_ENOMEM, job->par->comm);
+    sb_status st = par_agree(x ? SB_OK : SB_ENOMEM, job->par->comm);
     sb_progress prog;
     uint64_t done = r->next < r->nbatch ? (uint64_t)r->next * (uint64_t)j->batch : r->n;
     char what[64];
@@ -219,7 +216,7 @@ static sb_status simulate_all(cv_run *r, const sb_job *job, const sb_dataset *ds
         if (r->next < r->nbatch) {
             uint64_t at = (uint64_t)r->next * (uint64_t)j->batch;
             int b = (int)(r->n - at < (uint64_t)j->batch ? r->n - at : (uint64_t)j->batch);
-            st = simulate_batch(r, ds, at, b, x, syn);
+            st = simulate_batch(r, ds, at, b, x);
             sb_progress_update(&prog, (double)(at + (uint64_t)b - done));
         }
         r->seconds += sb_now() - t0;
@@ -240,7 +237,6 @@ static sb_status simulate_all(cv_run *r, const sb_job *job, const sb_dataset *ds
     if (!st)
         sb_progress_end(&prog);
     free(x);
-    free(syn);
     return st;
 }
 
@@ -315,7 +311,7 @@ static sb_status record_spikes(cv_run *r, sb_spikes *pops)
                        SB_VIEW_IMAGE, r->mean, r->std, x);
         cv_net_reset(&r->net, x, 1);
         for (long t = 0; !st && t < tmax; t++) {
-            cv_net_step(&r->net, NULL);
+            cv_net_step(&r->net);
             for (int q = 0; !st && q < r->net.nstages; q++) {
                 const cv_stage *s = &r->net.stages[q];
                 for (size_t i = 0; !st && s->kind != CV_OUT && i < s->n; i++)

@@ -17,10 +17,10 @@ static void set_layer(ann_model *m, int i, const float *w, const float *b)
     memcpy(t[1].data, b, (size_t)m->layers[i].units * sizeof(float));
 }
 
-static void run_steps(cv_net *net, int T, double *synops)
+static void run_steps(cv_net *net, int T)
 {
     for (int t = 0; t < T; t++)
-        cv_net_step(net, synops);
+        cv_net_step(net);
 }
 
 /* Currents that are multiples of 1/8 add up exactly in float, so a neuron
@@ -41,9 +41,8 @@ static void test_dense_counts_exact(void)
     CU_ASSERT_EQUAL(net.stages[1].kind, CV_OUT);
     CU_ASSERT_STRING_EQUAL(net.stages[0].name, "00_dense");
     const float x[4] = {1, 0, 0.5f, 0}; /* image 1: half the weight current */
-    double synops[2] = {0, 0};
     cv_net_reset(&net, x, 2);
-    run_steps(&net, 100, synops);
+    run_steps(&net, 100);
     /* image 0: currents 0.25, 0.5, 0.375, 0.625 */
     const float want0[4] = {25, 50, 37, 62}, want1[4] = {12, 25, 25, 56};
     for (int i = 0; i < 4; i++) {
@@ -56,11 +55,11 @@ static void test_dense_counts_exact(void)
     CU_ASSERT_EQUAL(s[2], 12 + 100 * 0.0625f);
     CU_ASSERT_EQUAL(s[3], 0.5f * 25 + 0.25f * 56);
     /* every spike of the hidden layer reaches both outputs */
-    CU_ASSERT_EQUAL(synops[0], 2 * (25 + 50 + 37 + 62));
-    CU_ASSERT_EQUAL(synops[1], 2 * (12 + 25 + 25 + 56));
+    CU_ASSERT_EQUAL(cv_net_synops(&net, 0), 2 * (25 + 50 + 37 + 62));
+    CU_ASSERT_EQUAL(cv_net_synops(&net, 1), 2 * (12 + 25 + 25 + 56));
     /* a reset starts again from zero */
     cv_net_reset(&net, x, 1);
-    run_steps(&net, 8, NULL);
+    run_steps(&net, 8);
     CU_ASSERT_EQUAL(net.stages[0].count[1], 4);
     CU_ASSERT_EQUAL(net.t, 8);
     cv_net_free(&net);
@@ -84,13 +83,12 @@ static void test_pool_gate_follows_fastest(void)
     CU_ASSERT_PTR_NULL(net.stages[0].fanout); /* its spikes go through the gate */
     CU_ASSERT_EQUAL(net.stages[1].fanout[0], 1);
     const float x[4] = {0.25f, 0.5f, 0.125f, 0.375f};
-    double synops = 0;
     cv_net_reset(&net, x, 1);
-    run_steps(&net, 100, &synops);
+    run_steps(&net, 100);
     CU_ASSERT_EQUAL(net.stages[0].count[1], 50);
     CU_ASSERT_EQUAL(net.stages[1].count[0], 50);
     CU_ASSERT_EQUAL(cv_net_scores(&net)[0], 50);
-    CU_ASSERT_EQUAL(synops, 50);
+    CU_ASSERT_EQUAL(cv_net_synops(&net, 0), 50);
     cv_net_free(&net);
     ann_model_free(&m);
 }
@@ -110,6 +108,39 @@ static void test_conv_fanout(void)
     CU_ASSERT_EQUAL(f[5], 9 * 3);
     CU_ASSERT_EQUAL(f[16 + 15], 4 * 3); /* second channel, last corner */
     CU_ASSERT_EQUAL(net.stages[1].fanout[7], 2);
+    cv_net_free(&net);
+    ann_model_free(&m);
+}
+
+/* The event-driven conv (each spike adds its weights to its targets) gives
+ * the currents of the ANN's own conv kernel applied to the 0/1 spikes. */
+static void test_conv_events_equal_ann_kernel(void)
+{
+    ann_model m;
+    CU_ASSERT_EQUAL_FATAL(ann_model_build(&m, "conv1x1:3,conv3x3:5,dense:2", (ann_shape){1, 6, 7}, 2), SB_OK);
+    ann_model_init(&m, 7, 0);
+    cv_net net;
+    CU_ASSERT_EQUAL_FATAL(cv_net_build(&net, &m), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(net.nstages, 3);
+    float x[2 * 42];
+    for (int i = 0; i < 84; i++) /* about half the first stage fires at step 1 */
+        x[i] = (float)((i * 37) % 11) - 3.0f;
+    cv_net_reset(&net, x, 2);
+    cv_net_step(&net);
+    const cv_stage *in = &net.stages[0], *out = &net.stages[1];
+    int fired = 0;
+    for (size_t i = 0; i < 2 * in->n; i++)
+        fired += in->spike[i] > 0;
+    CU_ASSERT(fired > 10 && fired < 2 * (int)in->n - 10);
+    float want[2 * 5 * 42];
+    ann_ctx ctx = {0, 0, 0, 0, m.work};
+    ann_conv_ops.forward(&m.layers[2], in->spike, want, 2, &ctx);
+    double worst = 0; /* after one step, v = current - spike */
+    for (size_t i = 0; i < 2 * out->n; i++)
+        worst = fmax(worst, fabs((double)out->v[i] + out->spike[i] - want[i]));
+    CU_ASSERT(worst < 1e-5);
+    if (worst >= 1e-5)
+        printf("\n    worst current difference %g ", worst);
     cv_net_free(&net);
     ann_model_free(&m);
 }
@@ -178,7 +209,7 @@ static void test_normalisation_scales_and_rates_follow(void)
     CU_ASSERT_DOUBLE_EQUAL(m.layers[2].params[7], 0.5, 0);
     cv_net_reset(&net, x, 4);
     const int T = 1000;
-    run_steps(&net, T, NULL);
+    run_steps(&net, T);
     for (int b = 0; b < 4; b++) {
         CU_ASSERT_DOUBLE_EQUAL(net.stages[0].count[b * 3 + 0] / T, 2 * x[b] / 7, 1.0 / T + 1e-6);
         CU_ASSERT_EQUAL(net.stages[0].count[b * 3 + 1], 0);
@@ -213,6 +244,7 @@ static void register_suites(void)
     CU_add_test(s, "dense IF network: counts and output exactly known", test_dense_counts_exact);
     CU_add_test(s, "max-pool gate passes the fastest input", test_pool_gate_follows_fastest);
     CU_add_test(s, "conv fan-out counts border effects", test_conv_fanout);
+    CU_add_test(s, "event-driven conv equals the ANN kernel on spikes", test_conv_events_equal_ann_kernel);
     CU_add_test(s, "percentile equals sorting's", test_percentile_matches_sorting);
     CU_add_test(s, "normalisation: lambda, scaled weights, rates", test_normalisation_scales_and_rates_follow);
     CU_add_test(s, "bn, lstm and pooled input are refused", test_refuses_what_does_not_convert);
