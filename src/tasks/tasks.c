@@ -18,6 +18,8 @@ sb_status sb_task_simulate_check(const sb_job *job);
 sb_status sb_task_simulate_run(const sb_job *job);
 sb_status sb_task_stdp_mnist_check(const sb_job *job);
 sb_status sb_task_stdp_mnist_run(const sb_job *job);
+sb_status sb_task_stdp_window_check(const sb_job *job);
+sb_status sb_task_stdp_window_run(const sb_job *job);
 
 static const sb_task tasks[] = {
     {"encode", "encode images as spike trains (poisson, latency, integrate) into a SONATA file",
@@ -32,6 +34,8 @@ static const sb_task tasks[] = {
      sb_task_simulate_check, sb_task_simulate_run},
     {"stdp-mnist", "Diehl & Cook 2015: learn MNIST by STDP without labels, then label neurons and classify",
      sb_task_stdp_mnist_check, sb_task_stdp_mnist_run},
+    {"stdp-window", "weight change against pre/post spike offset: pair STDP and Bengio et al. 2015",
+     sb_task_stdp_window_check, sb_task_stdp_window_run},
 };
 
 const sb_task *sb_task_find(const char *name)
