@@ -5,7 +5,7 @@
 
 #define ANY 0, 0
 const sb_key_spec sb_job_keys[] = {
-    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train|ensemble|sweep|simulate|stdp-mnist|convert", "",
+    {"job", "task", SB_KEY_CHOICE, NULL, ANY, "encode|train|ensemble|sweep|simulate|stdp-mnist|stdp-window|convert", "",
      "what the job does"},
     {"job", "seed", SB_KEY_INT, "1", 0, 4294967295.0, NULL, "",
      "job seed: every random stream is keyed by (seed, purpose, entity)"},
@@ -184,6 +184,29 @@ const sb_key_spec sb_job_keys[] = {
      "first test images whose spikes are written (SONATA, one population per layer)"},
     {"convert", "checkpoint_every", SB_KEY_INT, "10", 0, 1e9, NULL, "batches",
      "checkpoint every so many batches (0: only on signals)"},
+
+    {"window", "from", SB_KEY_REAL, "-100", -1e6, 1e6, NULL, "ms",
+     "stdp-window: first offset dt = t_post - t_pre"},
+    {"window", "to", SB_KEY_REAL, "100", -1e6, 1e6, NULL, "ms", "stdp-window: last offset (included)"},
+    {"window", "step", SB_KEY_REAL, "1", 1e-4, 1e6, NULL, "ms",
+     "stdp-window: offset step (from and step are whole multiples of dt)"},
+    {"window", "dt", SB_KEY_REAL, "0.1", 1e-4, 10, NULL, "ms", "stdp-window: time step"},
+    {"window", "pairs", SB_KEY_INT, "1", 1, 1000, NULL, "", "stdp-window: pairs per offset (weight changes add up)"},
+    {"window", "interval", SB_KEY_REAL, "1000", 1, 1e6, NULL, "ms",
+     "stdp-window: time from one pair to the next (at least the offsets' span + 20 time constants)"},
+    {"window", "a_plus", SB_KEY_REAL, "0.01", 0, 1, NULL, "", "stdp-window: pair rule potentiation A+"},
+    {"window", "a_minus", SB_KEY_REAL, "0.0105", 0, 1, NULL, "", "stdp-window: pair rule depression A-"},
+    {"window", "tau_pre", SB_KEY_REAL, "20", 1e-3, 1e5, NULL, "ms",
+     "stdp-window: pair rule presynaptic trace (tau+, the potentiation side)"},
+    {"window", "tau_post", SB_KEY_REAL, "20", 1e-3, 1e5, NULL, "ms",
+     "stdp-window: pair rule postsynaptic trace (tau-, the depression side)"},
+    {"window", "eta", SB_KEY_REAL, "0.001", 0, 1e6, NULL, "per mV/ms",
+     "stdp-window: Bengio rule dw = eta * dV/dt at each presynaptic spike"},
+    {"window", "tau_m", SB_KEY_REAL, "20", 1e-3, 1e5, NULL, "ms", "stdp-window: Bengio rule LIF membrane time constant"},
+    {"window", "tau_rise", SB_KEY_REAL, "10", 1e-3, 1e5, NULL, "ms",
+     "stdp-window: Bengio rule drive toward the post spike grows as exp(t/tau_rise)"},
+    {"window", "tau_avg", SB_KEY_REAL, "5", 1e-3, 1e5, NULL, "ms",
+     "stdp-window: Bengio rule dV/dt is averaged over the past with exp(-s/tau_avg) weights"},
 
     {"sweep", "*", SB_KEY_LIST, "", ANY, NULL, "",
      "section.key = v1, v2, ... to sweep; settings: task (train), mode (grid|random), samples, ranks_per_point (1)"},

@@ -20,6 +20,8 @@ sb_status sb_task_stdp_mnist_check(const sb_job *job);
 sb_status sb_task_stdp_mnist_run(const sb_job *job);
 sb_status sb_task_convert_check(const sb_job *job);
 sb_status sb_task_convert_run(const sb_job *job);
+sb_status sb_task_stdp_window_check(const sb_job *job);
+sb_status sb_task_stdp_window_run(const sb_job *job);
 
 static const sb_task tasks[] = {
     {"encode", "encode images as spike trains (poisson, latency, integrate) into a SONATA file",
@@ -36,6 +38,8 @@ static const sb_task tasks[] = {
      sb_task_stdp_mnist_check, sb_task_stdp_mnist_run},
     {"convert", "convert a trained CNN to integrate-and-fire neurons; accuracy against time steps",
      sb_task_convert_check, sb_task_convert_run},
+    {"stdp-window", "weight change against pre/post spike offset: pair STDP and Bengio et al. 2015",
+     sb_task_stdp_window_check, sb_task_stdp_window_run},
 };
 
 const sb_task *sb_task_find(const char *name)
