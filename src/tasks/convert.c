@@ -293,11 +293,51 @@ static sb_status summarise(const cv_run *r, const sb_dataset *ds, MPI_Comm comm,
     return st;
 }
 
+/* What is written about the first j->record test images. */
+typedef struct {
+    sb_spikes *spikes; /* per stage */
+    float **act;       /* per stage [record x n]: the (normalised) ANN activation */
+    float **rate;      /* per stage [record x n]: spikes per step (output: potential / steps) */
+} cv_record;
+
+static sb_status record_alloc(cv_record *rec, const cv_net *net, int record)
+{
+    const size_t ns = (size_t)net->nstages;
+    rec->spikes = SB_CALLOC(ns, sizeof *rec->spikes);
+    rec->act = SB_CALLOC(ns, sizeof *rec->act);
+    rec->rate = SB_CALLOC(ns, sizeof *rec->rate);
+    if (!rec->spikes || !rec->act || !rec->rate)
+        return SB_ENOMEM;
+    for (size_t q = 0; q < ns; q++) {
+        rec->act[q] = SB_CALLOC((size_t)record * net->stages[q].n + 1, sizeof(float));
+        rec->rate[q] = SB_CALLOC((size_t)record * net->stages[q].n + 1, sizeof(float));
+        if (!rec->act[q] || !rec->rate[q])
+            return SB_ENOMEM;
+    }
+    return SB_OK;
+}
+
+static void record_free(cv_record *rec, int nstages)
+{
+    for (int q = 0; q < nstages; q++) {
+        if (rec->spikes)
+            sb_spikes_free(&rec->spikes[q]);
+        if (rec->act)
+            free(rec->act[q]);
+        if (rec->rate)
+            free(rec->rate[q]);
+    }
+    free(rec->spikes);
+    free(rec->act);
+    free(rec->rate);
+}
+
 /* Simulates the first j->record test images again, one at a time, with
- * the run's (scaled) network, and keeps the spikes of every spiking stage:
- * image k's step t (1 ms steps from 0) is at k * t_max + t ms, so each
- * population comes out sorted by time. */
-static sb_status record_spikes(cv_run *r, sb_spikes *pops)
+ * the run's (scaled) network, and keeps the spikes of every spiking stage
+ * (image k's step t, 1 ms steps from 0, is at k * t_max + t ms, so each
+ * population comes out sorted by time), each neuron's rate and its ANN
+ * activation. */
+static sb_status record_images(cv_run *r, cv_record *rec)
 {
     const cv_job *j = r->j;
     const long tmax = j->steps[j->nsteps - 1];
@@ -306,17 +346,26 @@ static sb_status record_spikes(cv_run *r, sb_spikes *pops)
     float *x = st ? NULL : SB_MALLOC(ann_shape_size(r->m.in), sizeof(float));
     if (!st && !x)
         st = SB_ENOMEM;
+    ann_ctx ctx = {0, 0, 0, 0, NULL};
     for (int k = 0; !st && k < j->record; k++) {
         sb_view_images(ds.pixels + (uint64_t)k * ds.rows * ds.cols, 1, ds.rows, ds.cols,
                        SB_VIEW_IMAGE, r->mean, r->std, x);
+        ann_model_forward(&r->m, x, 1, &ctx);
         cv_net_reset(&r->net, x, 1);
         for (long t = 0; !st && t < tmax; t++) {
             cv_net_step(&r->net);
             for (int q = 0; !st && q < r->net.nstages; q++) {
                 const cv_stage *s = &r->net.stages[q];
-                for (size_t i = 0; !st && s->kind != CV_OUT && i < s->n; i++)
-                    if (s->spike[i] > 0)
-                        st = sb_spikes_push(&pops[q], i, (double)k * (double)tmax + (double)t);
+                for (uint32_t e = 0; !st && s->kind != CV_OUT && e < s->nfired[0]; e++)
+                    st = sb_spikes_push(&rec->spikes[q], s->fired[e], (double)k * (double)tmax + (double)t);
+            }
+        }
+        for (int q = 0; q < r->net.nstages; q++) {
+            const cv_stage *s = &r->net.stages[q];
+            const float *count = s->kind == CV_OUT ? s->v : s->count;
+            for (size_t i = 0; i < s->n; i++) {
+                rec->act[q][(size_t)k * s->n + i] = r->m.act[s->layer][i];
+                rec->rate[q][(size_t)k * s->n + i] = count[i] / (float)tmax;
             }
         }
     }
@@ -356,7 +405,7 @@ static double first_layer_macs(const ann_model *m, const cv_net *net)
 }
 
 static sb_status write_output(const sb_job *job, const cv_run *r, const sb_dataset *ds,
-                              const cv_summary *s, const sb_spikes *pops)
+                              const cv_summary *s, const cv_record *rec)
 {
     const cv_job *j = r->j;
     MPI_Comm comm = job->par->comm;
@@ -409,10 +458,21 @@ static sb_status write_output(const sb_job *job, const cv_run *r, const sb_datas
         st = h5_write_rows(f.id, "test/labels", H5T_NATIVE_UINT8, 0, NULL, ds->labels, r->n, comm);
     for (int q = 0; q < r->net.nstages && !st; q++)
         st = write_stage(g, &r->net.stages[q], s->corr[q], s->rate[q]);
-    for (int q = 0; q < r->net.nstages && !st; q++)
-        if (r->net.stages[q].kind != CV_OUT)
-            st = sonata_write_spikes(f.id, r->net.stages[q].name, pops[q].ids, pops[q].t,
-                                     rank0 ? pops[q].n : 0, SB_SORT_BY_TIME, comm);
+    for (int q = 0; q < r->net.nstages && !st; q++) {
+        const cv_stage *sq = &r->net.stages[q];
+        if (sq->kind != CV_OUT)
+            st = sonata_write_spikes(f.id, sq->name, rec->spikes[q].ids, rec->spikes[q].t,
+                                     rank0 ? rec->spikes[q].n : 0, SB_SORT_BY_TIME, comm);
+        char name[96];
+        hsize_t n = sq->n;
+        const uint64_t rows = rank0 ? (uint64_t)j->record : 0;
+        snprintf(name, sizeof name, "sample/%s/activation", sq->name);
+        if (!st)
+            st = h5_write_rows(g, name, H5T_NATIVE_FLOAT, 1, &n, rec->act[q], rows, comm);
+        snprintf(name, sizeof name, "sample/%s/rate", sq->name);
+        if (!st)
+            st = h5_write_rows(g, name, H5T_NATIVE_FLOAT, 1, &n, rec->rate[q], rows, comm);
+    }
     if (g != H5I_INVALID_HID)
         H5Gclose(g);
     st = sb_job_finish_output(job, &f, st);
@@ -535,14 +595,14 @@ sb_status sb_task_convert_run(const sb_job *job)
         st = summarise(&r, &test, par->comm, &s);
     if (!st && par->rank == 0)
         report(&j, &r, &s);
-    sb_spikes *pops = st ? NULL : SB_CALLOC((size_t)r.net.nstages, sizeof *pops);
-    if (!st && !pops)
-        st = SB_ENOMEM;
+    cv_record rec = {0};
+    if (!st)
+        st = par_agree(record_alloc(&rec, &r.net, par->rank == 0 ? j.record : 0), par->comm);
     if (!st && par->rank == 0)
-        st = record_spikes(&r, pops);
+        st = record_images(&r, &rec);
     st = par_agree(st, par->comm);
     if (!st)
-        st = write_output(job, &r, &test, &s, pops);
+        st = write_output(job, &r, &test, &s, &rec);
     if (!st) { /* finished: the checkpoints would only make a rerun skip nothing */
         remove(ckpt);
         MPI_Barrier(par->comm);
@@ -550,9 +610,7 @@ sb_status sb_task_convert_run(const sb_job *job)
         if (par->rank == 0)
             rmdir(ckpt);
     }
-    for (int q = 0; pops && q < r.net.nstages; q++)
-        sb_spikes_free(&pops[q]);
-    free(pops);
+    record_free(&rec, r.net.nstages);
     free(s.corr);
     free(s.rate);
     sb_dataset_free(&test);

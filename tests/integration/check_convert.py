@@ -37,6 +37,9 @@ with h5py.File(path, "r") as f:
               f"correlation {r:.5f} mean rate {st.attrs['mean_rate']:.4f}")
         if r < min_corr:
             bad.append(f"{name}: correlation {r:.4f} < {min_corr}")
+        a, r_ = c[f"sample/{name}/activation"][()], c[f"sample/{name}/rate"][()]
+        if a.shape != r_.shape or a.shape[0] != 3 or np.corrcoef(a.ravel(), r_.ravel())[0, 1] < min_corr - 0.01:
+            bad.append(f"{name}: sample of the first images {a.shape} {r_.shape} or their correlation")
     pops = list(f["spikes"])
     spiking = [n for n, st in c["stages"].items() if st.attrs["kind"] != "output"]
     if sorted(pops) != sorted(spiking):
