@@ -1,10 +1,11 @@
 # SpikeBridge — build, dependencies, data, tests, runs.
 #
-#   make run     install what is missing, fetch MNIST, build, run the quickstart on 2 ranks
+#   make run     install what is missing, fetch MNIST, build, run the study in miniature on 2 ranks
 #   make check   build and run every test (unit suites, sanitizer pass, fuzzers, MPI tests)
 #   make         build bin/spikebridge
 #   make deps    install missing Debian packages (as root), or list them
 #   make data    fetch MNIST into data/mnist (or check MNIST_DIR=...)
+#   make report REPORT.md and figures of the study's questions from runs/*.h5
 #   make figures draw figures from the result files in runs/
 
 CC        := mpicc
@@ -51,7 +52,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 DEPFILES  := $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)
 
-.PHONY: all deps data run check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann bench-snn bench-stdp
+.PHONY: all deps data run report check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann bench-snn bench-stdp
 .DELETE_ON_ERROR:
 
 all: bin/spikebridge
@@ -136,8 +137,22 @@ data:
 runs:
 	@mkdir -p runs
 
+# The study in miniature: each job writes runs/mini/<job name>.h5 (a job
+# already done is not run again), then the report.
+MINI_JOBS := jobs/quickstart.ini jobs/mini/ensemble.ini jobs/mini/convert.ini \
+             jobs/mini/stdp_mnist.ini jobs/mini/stdp_window.ini
 run: deps data all | runs
-	OMP_NUM_THREADS=$(RUN_THREADS) $(MPIRUN) -np $(NP) bin/spikebridge run jobs/quickstart.ini data.dir=$(MNIST_DIR)
+	@t0=$$(date +%s); for j in $(MINI_JOBS); do \
+	   echo "== make run: $$j"; \
+	   OMP_NUM_THREADS=$(RUN_THREADS) $(MPIRUN) -np $(NP) bin/spikebridge run $$j data.dir=$(MNIST_DIR) \
+	       job.output=runs/mini/$$(basename $$j .ini).h5 || exit 1; done; \
+	 echo "== make run: the report ($$(( $$(date +%s) - t0 )) s so far)"; \
+	 $(PYTHON) analysis/report.py runs/mini
+
+# REPORT.md and figures from the result files in $(RUNS) (runs/report/).
+RUNS ?= runs
+report:
+	$(PYTHON) analysis/report.py $(RUNS)
 
 figures: | runs
 	@found=0; for f in runs/*.h5; do [ -f "$$f" ] || continue; found=1; \

@@ -25,7 +25,7 @@
 enum { MAX_STEPS = 64, STATS = 6 /* n, sum x, sum y, sum xx, sum yy, sum xy */ };
 
 typedef struct {
-    const char *model, *dir;
+    const char *model, *group, *dir;
     int nsteps;
     long steps[MAX_STEPS];
     double percentile;
@@ -58,6 +58,7 @@ static sb_status read_job(const sb_config *c, cv_job *j)
 {
     memset(j, 0, sizeof *j);
     j->model = sb_cfg_str(c, "convert", "model");
+    j->group = sb_cfg_str(c, "convert", "group");
     j->dir = sb_cfg_str(c, "data", "dir");
     j->percentile = sb_cfg_real(c, "convert", "percentile");
     j->norm_images = (uint64_t)sb_cfg_int(c, "convert", "norm_images");
@@ -90,7 +91,7 @@ static sb_status load_net(const cv_job *j, int batch, ann_model *m, cv_net *net,
                           float *std)
 {
     sb_view view;
-    sb_status st = sb_read_model(j->model, m, batch, j->rows, j->cols, &view, mean, std);
+    sb_status st = sb_read_model(j->model, j->group, m, batch, j->rows, j->cols, &view, mean, std);
     if (st)
         return sb_fail_context(st, "convert.model");
     st = cv_net_build(net, m);
@@ -424,6 +425,8 @@ static sb_status write_output(const sb_job *job, const cv_run *r, const sb_datas
         st = h5_group(f.id, "convert", &g);
     if (!st)
         st = h5_attr_str(g, "model", j->model);
+    if (!st)
+        st = h5_attr_str(g, "model_group", j->group);
     if (!st)
         st = h5_attr_f64(g, "ann_accuracy", s->ann_accuracy);
     if (!st)

@@ -171,7 +171,9 @@ const sb_key_spec sb_job_keys[] = {
      "stdp-mnist: test images whose excitatory spikes are written (SONATA /spikes/exc)"},
 
     {"convert", "model", SB_KEY_STRING, "runs/cnn_single.h5", ANY, NULL, "",
-     "result file of a `train` run whose CNN is converted"},
+     "result file of a `train` (or `ensemble`) run whose CNN is converted"},
+    {"convert", "group", SB_KEY_STRING, "model", ANY, NULL, "",
+     "where the model is in that file: model (train) or members/NNNN/model (ensemble member NNNN)"},
     {"convert", "steps", SB_KEY_LIST, "10,20,50,100,200,500", ANY, NULL, "steps",
      "time steps at which accuracy is read (ascending); the largest is simulated"},
     {"convert", "percentile", SB_KEY_REAL, "99.9", 50, 100, NULL, "%",

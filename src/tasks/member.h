@@ -41,11 +41,12 @@ sb_status sb_member_checkpoint(ann_trainer *t, const char *path, const char *tag
  * file layout); `holder` is 1 on the rank whose model holds the values. */
 sb_status sb_write_model(hid_t loc, const char *where, const ann_model *m, const sb_recipe *r,
                          int holder, MPI_Comm comm);
-/* Reads the model a `train` run wrote under /model of path, built for
- * batches up to max_batch on images of rows x cols, with the view and input
- * normalisation it was trained with. */
-sb_status sb_read_model(const char *path, ann_model *m, int max_batch, uint32_t rows, uint32_t cols,
-                        sb_view *view, float *mean, float *std);
+/* Reads the model that sb_write_model wrote under `group` of path ("model"
+ * for a `train` run, "members/0003/model" for an ensemble's fourth member),
+ * built for batches up to max_batch on images of rows x cols, with the view
+ * and input normalisation it was trained with. */
+sb_status sb_read_model(const char *path, const char *group, ann_model *m, int max_batch,
+                        uint32_t rows, uint32_t cols, sb_view *view, float *mean, float *std);
 /* Collective: per-epoch metrics as datasets under `where`. */
 sb_status sb_write_metrics(hid_t loc, const char *where, const ann_trainer *t, int epochs,
                            int holder, MPI_Comm comm);

@@ -33,22 +33,22 @@ static sb_status read_tensor(const char *path, const char *name, const ann_tenso
     return st;
 }
 
-sb_status sb_read_model(const char *path, ann_model *m, int max_batch, uint32_t rows, uint32_t cols,
-                        sb_view *view, float *mean, float *std)
+sb_status sb_read_model(const char *path, const char *group, ann_model *m, int max_batch,
+                        uint32_t rows, uint32_t cols, sb_view *view, float *mean, float *std)
 {
     char arch[1024], view_name[16];
     double mu, sd;
-    sb_status st = h5_read_attr_str(path, "model", "arch", arch, sizeof arch);
+    sb_status st = h5_read_attr_str(path, group, "arch", arch, sizeof arch);
     if (st == SB_EFORMAT)
-        return sb_fail(SB_EFORMAT, "%s: no /model with an architecture; name the result file of a "
-                                   "`train` run",
-                       path);
+        return sb_fail(SB_EFORMAT, "%s: no /%s with an architecture; name the result file of a "
+                                   "`train` run (or an ensemble's members/NNNN/model)",
+                       path, group);
     if (!st)
-        st = h5_read_attr_str(path, "model", "view", view_name, sizeof view_name);
+        st = h5_read_attr_str(path, group, "view", view_name, sizeof view_name);
     if (!st)
-        st = h5_read_attr_f64(path, "model", "input_mean", &mu);
+        st = h5_read_attr_f64(path, group, "input_mean", &mu);
     if (!st)
-        st = h5_read_attr_f64(path, "model", "input_std", &sd);
+        st = h5_read_attr_f64(path, group, "input_std", &sd);
     if (st)
         return st;
     *view = strcmp(view_name, "rows") == 0   ? SB_VIEW_ROWS
@@ -64,8 +64,9 @@ sb_status sb_read_model(const char *path, ann_model *m, int max_batch, uint32_t 
         ann_tensor t[4];
         int nt = ann_layer_tensors(l, t);
         for (int k = 0; k < nt && !st; k++) {
-            char name[160];
-            snprintf(name, sizeof name, "model/layers/%02d_%s/%s", i, ann_ops(l->kind)->name, t[k].name);
+            char name[400];
+            snprintf(name, sizeof name, "%s/layers/%02d_%s/%s", group, i, ann_ops(l->kind)->name,
+                     t[k].name);
             st = read_tensor(path, name, &t[k]);
         }
     }
