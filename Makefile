@@ -52,7 +52,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 DEPFILES  := $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)
 
-.PHONY: all deps data run report check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann bench-snn bench-stdp
+.PHONY: all deps data run report check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann bench-snn bench-stdp bench-convert
 .DELETE_ON_ERROR:
 
 all: bin/spikebridge
@@ -162,7 +162,7 @@ figures: | runs
 	 if [ -f runs/two_neurons.h5 ]; then $(PYTHON) analysis/two_neurons.py runs/two_neurons.h5 -o runs/figures/two_neurons.png || exit 1; fi
 
 # Benchmarks report; they never fail on speed.
-bench: bench-encode bench-ann bench-snn bench-stdp
+bench: bench-encode bench-ann bench-snn bench-stdp bench-convert
 
 build/bench/%: tests/bench/%.c build/libspikebridge.a
 	@mkdir -p $(dir $@)
@@ -176,6 +176,10 @@ bench-snn: all
 
 bench-stdp: all data
 	@$(PYTHON) tests/bench/stdp_bench.py
+
+# Needs a trained CNN: MODEL=runs/cnn_single.h5 (jobs/cnn_single.ini) by default.
+bench-convert: all data
+	$(PYTHON) tests/bench/convert_bench.py
 
 bench-encode: all data
 	@sh tests/bench/encode.sh
