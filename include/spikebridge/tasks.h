@@ -40,6 +40,10 @@ extern const size_t sb_job_nkeys;
 /* job.output, or runs/<job name>.h5 when it is empty. */
 const char *sb_job_output(const sb_job *job, char *buf, size_t len);
 
+/* Collective: creates job.output (as <path>.part until committed) with
+ * the root attribute task = job.task. On failure there is no file. */
+sb_status sb_job_create_output(const sb_job *job, h5_out *f);
+
 /* Collective: writes /provenance into f, then commits it, or discards it
  * when st (the status of everything written before) or provenance failed. */
 sb_status sb_job_finish_output(const sb_job *job, h5_out *f, sb_status st);

@@ -411,16 +411,12 @@ static sb_status write_output(const sb_job *job, const cv_run *r, const sb_datas
     const cv_job *j = r->j;
     MPI_Comm comm = job->par->comm;
     const int ns = j->nsteps, rank0 = job->par->rank == 0;
-    char path[4096];
-    sb_job_output(job, path, sizeof path);
     h5_out f;
-    sb_status st = h5_create(&f, path, comm);
+    sb_status st = sb_job_create_output(job, &f);
     if (st)
         return st;
     hid_t g = H5I_INVALID_HID;
-    st = h5_attr_str(f.id, "task", "convert");
-    if (!st)
-        st = sonata_write_header(f.id);
+    st = sonata_write_header(f.id);
     if (!st)
         st = h5_group(f.id, "convert", &g);
     if (!st)
@@ -480,7 +476,7 @@ static sb_status write_output(const sb_job *job, const cv_run *r, const sb_datas
         H5Gclose(g);
     st = sb_job_finish_output(job, &f, st);
     if (!st)
-        sb_info("convert: wrote %s", path);
+        sb_info("convert: wrote %s", f.path);
     return st;
 }
 

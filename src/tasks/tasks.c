@@ -74,6 +74,18 @@ sb_status sb_job_reload(const sb_job *job, char *const *extra, int nextra, sb_co
     return st;
 }
 
+sb_status sb_job_create_output(const sb_job *job, h5_out *f)
+{
+    char path[4096];
+    sb_status st = h5_create(f, sb_job_output(job, path, sizeof path), job->par->comm);
+    if (st)
+        return st;
+    st = h5_attr_str(f->id, "task", sb_cfg_str(job->cfg, "job", "task"));
+    if (st)
+        h5_discard(f);
+    return st;
+}
+
 sb_status sb_job_finish_output(const sb_job *job, h5_out *f, sb_status st)
 {
     if (!st)
