@@ -170,6 +170,11 @@ const sb_key_spec sb_job_keys[] = {
     {"stdp", "record_images", SB_KEY_INT, "3", 0, 1e6, NULL, "images",
      "stdp-mnist: test images whose excitatory spikes are written (SONATA /spikes/exc)"},
 
+    {"input", "encoder", SB_KEY_CHOICE, "poisson", ANY, "poisson|latency|integrate", "",
+     "stdp-mnist: input spikes as Poisson rates (Diehl & Cook), or timed over stdp.present by an "
+     "encoder: latency (784 inputs; encode.threshold) or integrate (encode.neurons inputs; "
+     "encode.v_th, w_min, w_max)"},
+
     {"sweep", "*", SB_KEY_LIST, "", ANY, NULL, "",
      "section.key = v1, v2, ... to sweep; settings: task (train), mode (grid|random), samples, ranks_per_point (1)"},
 };
