@@ -108,7 +108,7 @@ const sb_key_spec sb_job_keys[] = {
      "poisson and spikes are spike sources (usable as projection pre); current drives a population"},
     {"stimulus.*", "n", SB_KEY_INT, "0", 0, 1e12, NULL, "", "poisson: sources; spikes: sources (0 = from the file)"},
     {"stimulus.*", "rate", SB_KEY_STRING, "10", ANY, NULL, "Hz", "poisson: rate per source (number or distribution)"},
-    {"stimulus.*", "file", SB_KEY_STRING, "", ANY, NULL, "", "spikes: SONATA spike file (e.g. an encode result)"},
+    {"stimulus.*", "file", SB_KEY_STRING, "", ANY, NULL, "", "spikes: SONATA spike file (e.g. an encode result); none, with n > 0: silent until a task sets the spikes"},
     {"stimulus.*", "source_population", SB_KEY_STRING, "", ANY, NULL, "",
      "spikes: population in the file (empty = the stimulus name)"},
     {"stimulus.*", "target", SB_KEY_STRING, "", ANY, NULL, "", "current: the population it drives"},
