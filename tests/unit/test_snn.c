@@ -413,6 +413,15 @@ static void test_normalise(void)
     snn_net_free(net);
 }
 
+/* The recorded spikes of `name` are exactly want[0..n) ((step, id) keys). */
+static void expect_spikes(const snn_net *net, const char *name, const uint64_t *want, size_t n)
+{
+    uint64_t got[16];
+    CU_ASSERT_EQUAL_FATAL(snn_test_spikes(net, name, got, 16), n);
+    for (size_t k = 0; k < n; k++)
+        CU_ASSERT_EQUAL(got[k], want[k]);
+}
+
 /* A spike file drives a source: its spikes come out at the steps of the
  * file's times. */
 static void test_spike_file_source(void)
@@ -437,13 +446,9 @@ static void test_spike_file_source(void)
     CU_ASSERT_EQUAL(snn_net_source(net, 0)->n, 4);
     CU_ASSERT_EQUAL_FATAL(snn_net_record_spikes(net, "in"), SB_OK);
     CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 100), SB_OK);
-    uint64_t got[8];
-    size_t n = snn_test_spikes(net, "in", got, 8);
     const uint64_t want[] = {(UINT64_C(5) << 32) | 3, UINT64_C(10) << 32,
                              (UINT64_C(23) << 32) | 3, (UINT64_C(70) << 32) | 1};
-    CU_ASSERT_EQUAL_FATAL(n, 4);
-    for (size_t k = 0; k < 4; k++)
-        CU_ASSERT_EQUAL(got[k], want[k]);
+    expect_spikes(net, "in", want, 4);
     /* the source's spikes reached P: ge of neuron 2 (no input) is 0 */
     CU_ASSERT_EQUAL(snn_net_pop(net, 0)->var[SNN_VAR_GE][2], 0.0);
     CU_ASSERT(snn_net_pop(net, 0)->var[SNN_VAR_GE][1] > 0);
@@ -470,13 +475,9 @@ static void test_set_spikes(void)
     CU_ASSERT_NOT_EQUAL(snn_net_set_spikes(net, in, &bad_id, ts, 1), SB_OK);
     CU_ASSERT_NOT_EQUAL(snn_net_set_spikes(net, in, ids, &bad_t, 1), SB_OK);
     CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 100), SB_OK);
-    uint64_t got[8];
-    size_t n = snn_test_spikes(net, "in", got, 8);
     const uint64_t want[] = {(UINT64_C(10) << 32) | 3, UINT64_C(15) << 32,
                              (UINT64_C(28) << 32) | 3, (UINT64_C(75) << 32) | 1};
-    CU_ASSERT_EQUAL_FATAL(n, 4);
-    for (size_t k = 0; k < 4; k++)
-        CU_ASSERT_EQUAL(got[k], want[k]);
+    expect_spikes(net, "in", want, 4);
     CU_ASSERT(snn_net_pop(net, 0)->var[SNN_VAR_GE][1] > 0);
     snn_net_free(net);
 }
