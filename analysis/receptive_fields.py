@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """The learned input weights of a stdp-mnist result as a grid of 28x28
 images, one per excitatory neuron, titled with the class each neuron was
-labelled with (as in Diehl & Cook 2015, Figure 2).
+labelled with (as in Diehl & Cook 2015, Figure 2). With integrate-encoder
+inputs (input.encoder = integrate) a neuron's weights are on encoder
+neurons, not pixels: it is drawn as what it sees in pixels, its weights
+times the encoder's (/encoders/integrate/weights), a signed image.
 
     receptive_fields.py runs/stdp_mnist_100.h5 [-o OUT.png] [--max 400]
 """
@@ -27,13 +30,20 @@ def main():
         w = f["stdp/weights"][: args.max]
         labels = f["stdp/labels"][: args.max]
         acc = f["stdp"].attrs["accuracy_mean_rate"]
+        pixels = "encoders/integrate/weights" not in f
+        if not pixels:
+            w = w @ f["encoders/integrate/weights"][:]
     n = len(w)
     side = math.ceil(math.sqrt(n))
     fig, axes = plt.subplots(side, side, figsize=(side * 0.9, side * 0.9 + 0.5), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
-            ax.imshow(w[k].reshape(28, 28), cmap="hot_r", vmin=0, vmax=w.max())
+            if pixels:
+                ax.imshow(w[k].reshape(28, 28), cmap="hot_r", vmin=0, vmax=w.max())
+            else:
+                lim = abs(w[k]).max() or 1
+                ax.imshow(w[k].reshape(28, 28), cmap="RdBu_r", vmin=-lim, vmax=lim)
             ax.set_title(str(labels[k]), fontsize=6, pad=1)
     fig.suptitle(f"{os.path.basename(args.file)}: input weights of {n} excitatory neurons "
                  f"(title: assigned class; test accuracy {100 * acc:.1f} %)", fontsize=9)

@@ -174,6 +174,15 @@ typedef struct {
 void snn_source_set_rates(snn_source *s, const double *rates, uint64_t first, uint64_t n,
                           int64_t step, double dt, uint32_t seed);
 
+/* Replaces the spike list of spike source s (type = spikes) with n spikes,
+ * source ids[k] at t_ms[k] ms after step `step`, each emitted in the step
+ * that holds its time: step + floor(t/dt). A source spikes at most once per
+ * step, as a neuron does (plastic synapses count on one arrival per step),
+ * so spikes of one source in one step become one. A time below 0 or an id
+ * >= s->n fails and leaves the list as it was. */
+sb_status snn_source_set_spikes(snn_source *s, const uint64_t *ids, const double *t_ms, uint64_t n,
+                                int64_t step, double dt);
+
 /* ------------------------------------------------------------------ projections */
 
 typedef enum { SNN_TARGET_EXC = 0, SNN_TARGET_INH = 1 } snn_target;
@@ -364,6 +373,12 @@ void snn_net_set_progress(snn_net *net, int on);
 /* Sets the rates (Hz) of sources [first, first + n) of Poisson group i
  * from the current step on. */
 void snn_net_set_rates(snn_net *net, int i, const double *rates, uint64_t first, uint64_t n);
+/* Replaces the spikes of spike-source group i (type = spikes) from the
+ * current step on (snn_source_set_spikes): e.g. one image's precisely timed
+ * input. Every rank must set the same spikes. The list is not part of a
+ * checkpoint: after snn_net_load, set it again. */
+sb_status snn_net_set_spikes(snn_net *net, int i, const uint64_t *ids, const double *t_ms,
+                             uint64_t n);
 /* Drops what this rank recorded of population/source `name` beyond its
  * first `keep` spikes. */
 void snn_net_forget_recorded(snn_net *net, const char *name, uint64_t keep);

@@ -458,6 +458,12 @@ void snn_net_set_rates(snn_net *net, int i, const double *rates, uint64_t first,
     snn_source_set_rates(&net->src[i], rates, first, n, net->step, net->dt, net->seed);
 }
 
+sb_status snn_net_set_spikes(snn_net *net, int i, const uint64_t *ids, const double *t_ms,
+                             uint64_t n)
+{
+    return snn_source_set_spikes(&net->src[i], ids, t_ms, n, net->step, net->dt);
+}
+
 void snn_net_set_progress(snn_net *net, int on) { net->quiet = !on; }
 
 void snn_net_set_user(snn_net *net, int64_t *buf, int n)

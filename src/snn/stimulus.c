@@ -40,6 +40,31 @@ static int cmp_spike(const void *a, const void *b)
     return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1];
 }
 
+/* Sorts n (step, id) pairs and makes them the source's spike list from its
+ * first spike on. merge: spikes of one source in one step become one. */
+static sb_status take_pairs(snn_source *s, uint64_t *pairs, uint64_t n, int merge)
+{
+    qsort(pairs, n, 2 * sizeof *pairs, cmp_spike);
+    int64_t *step = realloc(s->spike_step, (n + 1) * sizeof *step);
+    if (step)
+        s->spike_step = step;
+    uint64_t *id = realloc(s->spike_id, (n + 1) * sizeof *id);
+    if (id)
+        s->spike_id = id;
+    if (!step || !id)
+        return SB_ENOMEM;
+    uint64_t m = 0;
+    for (uint64_t k = 0; k < n; k++) {
+        if (merge && m && (uint64_t)step[m - 1] == pairs[2 * k] && id[m - 1] == pairs[2 * k + 1])
+            continue;
+        step[m] = (int64_t)pairs[2 * k];
+        id[m++] = pairs[2 * k + 1];
+    }
+    s->nspikes = m;
+    s->cursor = 0;
+    return SB_OK;
+}
+
 static sb_status load_file(snn_source *s, const char *path, const char *pop, uint64_t n, double dt,
                            const char *where)
 {
@@ -65,20 +90,37 @@ static sb_status load_file(snn_source *s, const char *path, const char *pop, uin
         st = sb_fail(SB_EFORMAT, "%s: %s /spikes/%s has node id %llu, but n = %llu", where, path,
                      pop, (unsigned long long)maxid, (unsigned long long)n);
     if (!st) {
-        qsort(pairs, sp.n, 2 * sizeof *pairs, cmp_spike);
         s->n = n ? n : sp.n ? maxid + 1 : 0;
-        s->nspikes = sp.n;
-        s->spike_step = SB_MALLOC(sp.n + 1, sizeof *s->spike_step);
-        s->spike_id = SB_MALLOC(sp.n + 1, sizeof *s->spike_id);
-        if (!s->spike_step || !s->spike_id)
-            st = SB_ENOMEM;
-        for (uint64_t k = 0; !st && k < sp.n; k++) {
-            s->spike_step[k] = (int64_t)pairs[2 * k];
-            s->spike_id[k] = pairs[2 * k + 1];
-        }
+        /* a file's spikes are kept as they are (no merging), as before */
+        st = take_pairs(s, pairs, sp.n, 0);
     }
     free(pairs);
     sonata_spikes_free(&sp);
+    return st;
+}
+
+sb_status snn_source_set_spikes(snn_source *s, const uint64_t *ids, const double *t_ms, uint64_t n,
+                                int64_t step, double dt)
+{
+    if (s->kind != SNN_SRC_SPIKES)
+        return sb_fail(SB_EINVAL, "source %s is not a spike list (type = spikes)", s->name);
+    uint64_t *pairs = SB_MALLOC(2 * n + 2, sizeof *pairs);
+    if (!pairs)
+        return SB_ENOMEM;
+    sb_status st = SB_OK;
+    for (uint64_t k = 0; k < n && !st; k++) {
+        if (!(t_ms[k] >= 0) || !isfinite(t_ms[k]) || ids[k] >= s->n)
+            st = sb_fail(SB_EINVAL, "source %s: spike %llu of source %llu at %g ms (need a source "
+                         "below %llu and a time >= 0)", s->name, (unsigned long long)k,
+                         (unsigned long long)ids[k], t_ms[k], (unsigned long long)s->n);
+        /* the step that holds the time; the guard keeps k*dt computed as
+         * a hair below it in step k */
+        pairs[2 * k] = (uint64_t)step + (uint64_t)floor(t_ms[k] / dt + 1e-9);
+        pairs[2 * k + 1] = ids[k];
+    }
+    if (!st)
+        st = take_pairs(s, pairs, n, 1);
+    free(pairs);
     return st;
 }
 
@@ -95,8 +137,13 @@ sb_status snn_source_build(snn_net *net, snn_source *s, int index, const sb_conf
     if (strcmp(sb_cfg_str(cfg, section, "type"), "spikes") == 0) {
         s->kind = SNN_SRC_SPIKES;
         const char *file = sb_cfg_str(cfg, section, "file");
+        if (!*file && n) { /* silent until a task sets its spikes (snn_net_set_spikes) */
+            s->n = n;
+            return SB_OK;
+        }
         if (!*file)
-            return sb_fail(SB_ECONFIG, "%s: type = spikes needs file = a SONATA spike file", where);
+            return sb_fail(SB_ECONFIG, "%s: type = spikes needs file = a SONATA spike file (or "
+                           "n > 0 sources whose spikes a task sets)", where);
         const char *pop = sb_cfg_str(cfg, section, "source_population");
         return load_file(s, file, *pop ? pop : s->name, n, net->dt, where);
     }

@@ -108,7 +108,7 @@ const sb_key_spec sb_job_keys[] = {
      "poisson and spikes are spike sources (usable as projection pre); current drives a population"},
     {"stimulus.*", "n", SB_KEY_INT, "0", 0, 1e12, NULL, "", "poisson: sources; spikes: sources (0 = from the file)"},
     {"stimulus.*", "rate", SB_KEY_STRING, "10", ANY, NULL, "Hz", "poisson: rate per source (number or distribution)"},
-    {"stimulus.*", "file", SB_KEY_STRING, "", ANY, NULL, "", "spikes: SONATA spike file (e.g. an encode result)"},
+    {"stimulus.*", "file", SB_KEY_STRING, "", ANY, NULL, "", "spikes: SONATA spike file (e.g. an encode result); none, with n > 0: silent until a task sets the spikes"},
     {"stimulus.*", "source_population", SB_KEY_STRING, "", ANY, NULL, "",
      "spikes: population in the file (empty = the stimulus name)"},
     {"stimulus.*", "target", SB_KEY_STRING, "", ANY, NULL, "", "current: the population it drives"},
@@ -209,6 +209,11 @@ const sb_key_spec sb_job_keys[] = {
      "stdp-window: Bengio rule drive toward the post spike grows as exp(t/tau_rise)"},
     {"window", "tau_avg", SB_KEY_REAL, "5", 1e-3, 1e5, NULL, "ms",
      "stdp-window: Bengio rule dV/dt is averaged over the past with exp(-s/tau_avg) weights"},
+
+    {"input", "encoder", SB_KEY_CHOICE, "poisson", ANY, "poisson|latency|integrate", "",
+     "stdp-mnist: input spikes as Poisson rates (Diehl & Cook), or timed over stdp.present by an "
+     "encoder: latency (784 inputs; encode.threshold) or integrate (encode.neurons inputs; "
+     "encode.v_th, w_min, w_max)"},
 
     {"sweep", "*", SB_KEY_LIST, "", ANY, NULL, "",
      "section.key = v1, v2, ... to sweep; settings: task (train), mode (grid|random), samples, ranks_per_point (1)"},

@@ -1,5 +1,6 @@
 # Task stdp-mnist on a small synthetic dataset: the same learned weights,
-# thresholds, labels and predictions on 1, 2 and 3 ranks; learning beats
+# thresholds, labels and predictions on 1, 2 and 3 ranks, with Poisson and
+# with timed (latency, integrate) inputs; learning beats
 # chance; runs stopped by SIGUSR1 (exit 3) during training, labelling and
 # evaluation resume to the uninterrupted run's results; the result file has
 # the documented layout.
@@ -27,6 +28,37 @@ with h5py.File(sys.argv[1]) as f:
     print('accuracy', a['accuracy_mean_rate'], a['accuracy_proportion'])
     assert a['accuracy_proportion'] > 0.3, 'no better than chance (0.1)'
 " "$TMP/r1.h5" || fail "result file layout or accuracy"
+
+# Timed inputs (input.encoder = latency, integrate): every rank encodes each
+# image itself, so the results are again the same on 1, 2 and 3 ranks; a
+# SIGUSR1 stop resumes to the same results (the next image's spikes are set
+# afresh); the file holds the encoder, its weights and one weight per input
+for enc in latency integrate; do
+    tjob="jobs/stdp_mnist_smoke.ini data.dir=$ds data.train=120 data.test=40 stdp.checkpoint_every=10
+          input.encoder=$enc encode.neurons=50 encode.w_min=-1 encode.v_th=1"
+    for np in 1 2 3; do
+        mpirun -np $np $SB run $tjob job.output="$TMP/$enc$np.h5" > "$TMP/r.log" 2>&1 || { cat "$TMP/r.log"; fail "$enc np=$np"; }
+        [ $np = 1 ] && grep "accuracy\|showings" "$TMP/r.log"
+        # (the recorded spikes are stored rank after rank: compared at equal np only)
+        [ $np = 1 ] || $PY tests/integration/same_datasets.py "$TMP/${enc}1.h5" "$TMP/$enc$np.h5" $names \
+            || fail "$enc: np=$np differs from np=1"
+    done
+done
+LOG=$TMP/iu.log interrupt usr1 "$TMP/iu.h5.ckpt/latest" "$TMP/iu.h5" mpirun -np 2 $SB run $tjob job.output="$TMP/iu.h5"
+[ $rc = 3 ] || { cat "$TMP/iu.log"; fail "integrate, SIGUSR1: exit $rc, wanted 3"; }
+mpirun -np 2 $SB run $tjob job.output="$TMP/iu.h5" > "$TMP/iu2.log" 2>&1 || { cat "$TMP/iu2.log"; fail "integrate: resume"; }
+grep -q "resuming from" "$TMP/iu2.log" || fail "integrate: no resume"
+$PY tests/integration/same_datasets.py "$TMP/integrate2.h5" "$TMP/iu.h5" $names || fail "integrate: resumed run differs"
+$PY -c "
+import h5py, sys
+with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
+    a = f['stdp'].attrs
+    assert a['encoder'] == 'integrate' and a['inputs'] == 50, dict(a)
+    assert f['stdp/weights'].shape == (20, 50) and f['encoders/integrate/weights'].shape == (50, 784)
+    w = f['stdp/weights'][:]
+    assert abs(w.sum(axis=1) - 78 * 50 / 784).max() < 0.5, 'weights should stay near 78 x inputs/784'
+    assert g['stdp'].attrs['encoder'] == 'latency' and g['stdp/weights'].shape == (20, 784)
+" "$TMP/integrate1.h5" "$TMP/latency1.h5" || fail "timed inputs: result file layout"
 
 # SIGUSR1 during training: checkpoint, exit 3; the rerun resumes
 LOG=$TMP/u.log interrupt usr1 "$TMP/u.h5.ckpt/latest" "$TMP/u.h5" mpirun -np 2 $SB run $job job.output="$TMP/u.h5"

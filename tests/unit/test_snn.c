@@ -413,6 +413,15 @@ static void test_normalise(void)
     snn_net_free(net);
 }
 
+/* The recorded spikes of `name` are exactly want[0..n) ((step, id) keys). */
+static void expect_spikes(const snn_net *net, const char *name, const uint64_t *want, size_t n)
+{
+    uint64_t got[16];
+    CU_ASSERT_EQUAL_FATAL(snn_test_spikes(net, name, got, 16), n);
+    for (size_t k = 0; k < n; k++)
+        CU_ASSERT_EQUAL(got[k], want[k]);
+}
+
 /* A spike file drives a source: its spikes come out at the steps of the
  * file's times. */
 static void test_spike_file_source(void)
@@ -437,15 +446,38 @@ static void test_spike_file_source(void)
     CU_ASSERT_EQUAL(snn_net_source(net, 0)->n, 4);
     CU_ASSERT_EQUAL_FATAL(snn_net_record_spikes(net, "in"), SB_OK);
     CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 100), SB_OK);
-    uint64_t got[8];
-    size_t n = snn_test_spikes(net, "in", got, 8);
     const uint64_t want[] = {(UINT64_C(5) << 32) | 3, UINT64_C(10) << 32,
                              (UINT64_C(23) << 32) | 3, (UINT64_C(70) << 32) | 1};
-    CU_ASSERT_EQUAL_FATAL(n, 4);
-    for (size_t k = 0; k < 4; k++)
-        CU_ASSERT_EQUAL(got[k], want[k]);
+    expect_spikes(net, "in", want, 4);
     /* the source's spikes reached P: ge of neuron 2 (no input) is 0 */
     CU_ASSERT_EQUAL(snn_net_pop(net, 0)->var[SNN_VAR_GE][2], 0.0);
+    CU_ASSERT(snn_net_pop(net, 0)->var[SNN_VAR_GE][1] > 0);
+    snn_net_free(net);
+}
+
+/* A task replaces a spike list: spikes come out in the steps that hold
+ * their times (counted from the step of the call), a source's second spike
+ * in one step is merged away, and bad spikes fail leaving the list as it was. */
+static void test_set_spikes(void)
+{
+    snn_net *net = build(JOB "[population.P]\nmodel = lif_cuba\nn = 4\n"
+                             "[stimulus.in]\ntype = spikes\nn = 4\n"
+                             "[projection.x]\npre = in\npost = P\nrule = one_to_one\nweight = 1\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL_FATAL(snn_net_record_spikes(net, "in"), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 5), SB_OK); /* silent until set */
+    const uint64_t ids[] = {3, 0, 3, 1, 1};
+    const double ts[] = {0.5, 1.0, 2.3, 7.0, 7.04};
+    int in = snn_net_find_source(net, "in");
+    CU_ASSERT_EQUAL_FATAL(snn_net_set_spikes(net, in, ids, ts, 5), SB_OK);
+    const uint64_t bad_id = 4;
+    const double bad_t = -1;
+    CU_ASSERT_NOT_EQUAL(snn_net_set_spikes(net, in, &bad_id, ts, 1), SB_OK);
+    CU_ASSERT_NOT_EQUAL(snn_net_set_spikes(net, in, ids, &bad_t, 1), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 100), SB_OK);
+    const uint64_t want[] = {(UINT64_C(10) << 32) | 3, UINT64_C(15) << 32,
+                             (UINT64_C(28) << 32) | 3, (UINT64_C(75) << 32) | 1};
+    expect_spikes(net, "in", want, 4);
     CU_ASSERT(snn_net_pop(net, 0)->var[SNN_VAR_GE][1] > 0);
     snn_net_free(net);
 }
@@ -508,6 +540,8 @@ static void test_errors(void)
     expect_error(JOB "[population.P]\nmodel = lif_cuba\nn = 5\n[stimulus.s]\ntype = spikes\n"
                      "file = /nonexistent/x.h5\n",
                  "[stimulus.s]");
+    expect_error(JOB "[population.P]\nmodel = lif_cuba\nn = 5\n[stimulus.s]\ntype = spikes\n",
+                 "needs file");
 }
 
 static void register_suites(void)
@@ -530,6 +564,7 @@ static void register_suites(void)
     CU_add_test(s, "connection rules", test_connection_rules);
     CU_add_test(s, "weight normalisation", test_normalise);
     CU_add_test(s, "spike-file source", test_spike_file_source);
+    CU_add_test(s, "spike list set by a task", test_set_spikes);
     CU_add_test(s, "step current", test_step_current);
     CU_add_test(s, "malformed sections", test_errors);
 }
