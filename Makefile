@@ -140,7 +140,7 @@ runs:
 # The study in miniature: each job writes runs/mini/<job name>.h5 (a job
 # already done is not run again), then the report.
 MINI_JOBS := jobs/quickstart.ini jobs/mini/ensemble.ini jobs/mini/convert.ini \
-             jobs/mini/stdp_mnist.ini jobs/mini/stdp_window.ini
+             jobs/mini/stdp_mnist.ini jobs/mini/stdp_mnist_integrate.ini jobs/mini/stdp_window.ini
 run: deps data all | runs
 	@t0=$$(date +%s); for j in $(MINI_JOBS); do \
 	   echo "== make run: $$j"; \

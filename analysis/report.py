@@ -164,7 +164,7 @@ def main():
             md += ["", f"![receptive fields, N = {big[0]}, {big[1]} input]({png})"]
     precise = [p for p in found.get("encode", [])]
     if precise and os.path.exists(os.path.join(HERE, "precise_timing.py")):
-        if run_script("precise_timing.py", precise[0], "-o", os.path.join(out, "precise_timing.png")) is not None:
+        if run_script("precise_timing.py", "--mnist-file", precise[0], "-o", os.path.join(out, "precise_timing.png")) is not None:
             md += ["", "The study's Figure 5: precisely timed spikes from the `integrate` encoder "
                    f"(`{os.path.basename(precise[0])}`).", "", "![precise timing](precise_timing.png)"]
 
