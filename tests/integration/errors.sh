@@ -31,7 +31,7 @@ expect_error 1 "sec.ini:3:.*encod.*encode" "$out" $SB validate "$TMP/sec.ini"
 expect_error 1 "nonexistent.ini" "$out" $SB run "$TMP/nonexistent.ini"
 expect_error 1 "expected section.key=value" "$out" $SB validate $job foo
 # A task that this version does not have.
-expect_error 1 "job.task=convert: not one of" "$out" $SB validate $job job.task=convert
+expect_error 1 "job.task=classify: not one of" "$out" $SB validate $job job.task=classify
 # Usage errors exit 2.
 rc=0; $SB frobnicate > /dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "unknown command exits $rc, wanted 2"
