@@ -108,6 +108,10 @@ def torch_simulate(threads, lam, x):
 
 
 def main():
+    if not os.path.exists(MODEL):
+        sys.exit(f"bench-convert: {MODEL} not found: it is the result of "
+                 "`OMP_NUM_THREADS=2 bin/spikebridge run jobs/cnn_single.ini` (about 17 min on 2 cores); "
+                 "run that first, or set MODEL to another result of task train")
     try:
         import torch  # noqa: F401
         have_torch = True
