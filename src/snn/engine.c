@@ -149,11 +149,16 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
             const size_t lo = b[t], hi = b[t + 1];
             const int pick = T > 1 && pr->delay;
             if (pr->plast) {
+                /* no division per synapse: it was most of a Diehl & Cook
+                 * training step (delays < S, so one wrap suffices) */
+                const int s0 = (int)(s % S);
                 for (uint64_t syn = a; syn < e; syn++) {
                     if (pick && (pr->tgt[syn] < lo || pr->tgt[syn] >= hi))
                         continue;
-                    int d = pr->delay ? pr->delay[syn] : pr->delay_const;
-                    if (!snn_vec_push(&net->queue[pi][(s + d) % S][t], syn)) {
+                    int slot = s0 + (pr->delay ? pr->delay[syn] : pr->delay_const);
+                    if (slot >= S)
+                        slot -= S;
+                    if (!snn_vec_push(&net->queue[pi][slot][t], syn)) {
 #pragma omp atomic write
                         net->oom = 1; /* reported after the step loop */
                     }
