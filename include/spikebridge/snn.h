@@ -217,6 +217,7 @@ typedef struct {
     uint64_t *col;          /* [nlocal + 1] */
     uint64_t *col_syn;      /* synapse indices */
     double normalise;       /* > 0: incoming weights of each post neuron sum to this */
+    double *scale;          /* [nlocal] scratch of snn_proj_normalise */
     snn_plasticity *plast;  /* NULL when static */
 } snn_proj;
 

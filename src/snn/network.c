@@ -437,19 +437,31 @@ void snn_net_free(snn_net *net)
 void snn_proj_normalise(snn_net *net, int i)
 {
     snn_proj *pr = &net->proj[i];
-    size_t nl = net->pops[pr->post].nlocal;
     if (!(pr->normalise > 0) || !pr->col)
         return;
-#pragma omp parallel for schedule(static)
-    for (size_t k = 0; k < nl; k++) {
-        double sum = 0;
-        for (uint64_t c = pr->col[k]; c < pr->col[k + 1]; c++)
-            sum += pr->w[pr->col_syn[c]];
-        if (sum <= 0)
-            continue;
-        double f = pr->normalise / sum;
-        for (uint64_t c = pr->col[k]; c < pr->col[k + 1]; c++)
-            pr->w[pr->col_syn[c]] = (float)(pr->w[pr->col_syn[c]] * f);
+    /* Through the rows, not the columns: a column's weights lie one per row,
+     * a cache miss each, and this ran at a tenth of the memory bandwidth.
+     * Rows are in pre order, as a column lists its synapses, so every sum
+     * adds in the same order as before. Each thread reads all targets and
+     * keeps its own neurons. */
+    const size_t nl = net->pops[pr->post].nlocal;
+    const uint32_t *tgt = pr->tgt;
+    float *w = pr->w;
+    double *scale = pr->scale;
+#pragma omp parallel num_threads(net->threads)
+    {
+        const size_t t = (size_t)omp_get_thread_num(), T = (size_t)omp_get_num_threads();
+        const uint32_t lo = (uint32_t)(nl * t / T), hi = (uint32_t)(nl * (t + 1) / T);
+        for (uint32_t k = lo; k < hi; k++)
+            scale[k] = 0;
+        for (uint64_t s = 0; s < pr->nsyn; s++)
+            if (tgt[s] >= lo && tgt[s] < hi)
+                scale[tgt[s]] += w[s];
+        for (uint32_t k = lo; k < hi; k++) /* no inputs: leave them */
+            scale[k] = scale[k] > 0 ? pr->normalise / scale[k] : 1.0;
+        for (uint64_t s = 0; s < pr->nsyn; s++)
+            if (tgt[s] >= lo && tgt[s] < hi)
+                w[s] = (float)(w[s] * scale[tgt[s]]);
     }
 }
 

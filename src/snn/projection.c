@@ -321,8 +321,9 @@ sb_status snn_proj_index_columns(snn_net *net, snn_proj *pr)
         return SB_OK;
     pr->col = SB_CALLOC(nl + 1, sizeof *pr->col);
     pr->col_syn = SB_MALLOC(pr->nsyn + 1, sizeof *pr->col_syn);
+    pr->scale = SB_MALLOC(nl + 1, sizeof *pr->scale);
     uint64_t *fillc = SB_MALLOC(nl + 1, sizeof *fillc);
-    if (!pr->col || !pr->col_syn || !fillc) {
+    if (!pr->col || !pr->col_syn || !pr->scale || !fillc) {
         free(fillc);
         return SB_ENOMEM;
     }
@@ -487,6 +488,7 @@ void snn_proj_free(snn_proj *pr)
     free(pr->split);
     free(pr->col);
     free(pr->col_syn);
+    free(pr->scale);
     if (pr->plast) {
         free(pr->plast->pre);
         free(pr->plast->pre_step);
