@@ -246,9 +246,10 @@ typedef struct {
      * for each of them, then on_post_done once. */
     void (*on_post)(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step);
     void (*on_post_done)(snn_plasticity *pl, size_t j, int64_t step);
-    /* Optional: on_pre for the n arrivals syn[] of one step, whose targets
-     * (tgt[syn[x]]) lie in [lo, hi), without duplicates; NULL: on_pre each. */
-    void (*on_pre_many)(snn_plasticity *pl, float *w, const uint64_t *syn, size_t n,
+    /* Optional: on_pre for the arrivals of one step, given as nr ranges of
+     * synapses [range[2r], range[2r+1]), whose targets (tgt[s]) lie in
+     * [lo, hi), without duplicates; NULL: on_pre each. */
+    void (*on_pre_many)(snn_plasticity *pl, float *w, const uint64_t *range, size_t nr,
                         const uint32_t *tgt, size_t lo, size_t hi, int64_t step);
     /* 1: the rule keeps a presynaptic trace value per synapse (pl->pre);
      * 0: an arrival sets the trace to 1, so pl->pre_step alone holds it

@@ -125,6 +125,43 @@ static void prefetch_spike(const snn_net *net, int t, uint64_t key, int rows)
     }
 }
 
+/* Queues the arrivals of row part [a, e) for thread t as ranges [u, z) of
+ * synapses that share a delay (a row lists its synapses by delay), rather
+ * than one entry per synapse: queueing was most of a Diehl & Cook training
+ * step. A range keeps the synapses' order, so arrivals are processed as
+ * before. With pick, only this thread's targets [lo, hi) are kept. 0 when
+ * out of memory. */
+static int queue_row(const snn_net *net, const snn_proj *pr, snn_vec **queue, int t, int s0,
+                     uint64_t a, uint64_t e, int pick, size_t lo, size_t hi)
+{
+    const int S = net->nslots;
+    for (uint64_t x = a; x < e;) {
+        int d = pr->delay ? pr->delay[x] : pr->delay_const;
+        uint64_t y = e;
+        if (pr->delay)
+            for (y = x + 1; y < e && pr->delay[y] == d;)
+                y++;
+        int slot = s0 + d; /* delays < S: one wrap at most */
+        if (slot >= S)
+            slot -= S;
+        snn_vec *v = &queue[slot][t];
+        for (uint64_t u = x; u < y;) {
+            uint64_t z = y;
+            if (pick) {
+                while (u < y && (pr->tgt[u] < lo || pr->tgt[u] >= hi))
+                    u++;
+                for (z = u; z < y && pr->tgt[z] >= lo && pr->tgt[z] < hi;)
+                    z++;
+            }
+            if (u < z && (!snn_vec_push(v, u) || !snn_vec_push(v, z)))
+                return 0;
+            u = z;
+        }
+        x = y;
+    }
+    return 1;
+}
+
 static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t batch_start,
                     int64_t now)
 {
@@ -149,19 +186,9 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
             const size_t lo = b[t], hi = b[t + 1];
             const int pick = T > 1 && pr->delay;
             if (pr->plast) {
-                /* no division per synapse: it was most of a Diehl & Cook
-                 * training step (delays < S, so one wrap suffices) */
-                const int s0 = (int)(s % S);
-                for (uint64_t syn = a; syn < e; syn++) {
-                    if (pick && (pr->tgt[syn] < lo || pr->tgt[syn] >= hi))
-                        continue;
-                    int slot = s0 + (pr->delay ? pr->delay[syn] : pr->delay_const);
-                    if (slot >= S)
-                        slot -= S;
-                    if (!snn_vec_push(&net->queue[pi][slot][t], syn)) {
+                if (!queue_row(net, pr, net->queue[pi], t, (int)(s % S), a, e, pick, lo, hi)) {
 #pragma omp atomic write
-                        net->oom = 1; /* reported after the step loop */
-                    }
+                    net->oom = 1; /* reported after the step loop */
                 }
                 continue;
             }
@@ -201,14 +228,16 @@ static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
         const snn_rule *rule = pr->plast->rule;
         /* a synapse arrives at most once per step: all weights act before
          * any changes, as each would before its own change */
-        for (size_t x = 0; x < q->n; x++)
-            ring[pr->tgt[q->a[x]]] += pr->w[q->a[x]];
+        for (size_t x = 0; x < q->n; x += 2)
+            for (uint64_t syn = q->a[x]; syn < q->a[x + 1]; syn++)
+                ring[pr->tgt[syn]] += pr->w[syn];
         if (rule->on_pre_many) {
             const size_t *b = net->part + (size_t)pr->post * (size_t)(net->threads + 1);
-            rule->on_pre_many(pr->plast, pr->w, q->a, q->n, pr->tgt, b[t], b[t + 1], n);
+            rule->on_pre_many(pr->plast, pr->w, q->a, q->n / 2, pr->tgt, b[t], b[t + 1], n);
         } else {
-            for (size_t x = 0; x < q->n; x++)
-                rule->on_pre(pr->plast, pr->w, q->a[x], pr->tgt[q->a[x]], n);
+            for (size_t x = 0; x < q->n; x += 2)
+                for (uint64_t syn = q->a[x]; syn < q->a[x + 1]; syn++)
+                    rule->on_pre(pr->plast, pr->w, syn, pr->tgt[syn], n);
         }
         q->n = 0;
     }

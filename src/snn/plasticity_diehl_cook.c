@@ -42,29 +42,34 @@ static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)
 /* A step's arrivals at once: where targets receive several, their decayed
  * post1 is computed once per target first (the arrivals then cost a load
  * and a clip each). */
-static void on_pre_many(snn_plasticity *pl, float *w, const uint64_t *syn, size_t n,
+static void on_pre_many(snn_plasticity *pl, float *w, const uint64_t *range, size_t nr,
                         const uint32_t *tgt, size_t lo, size_t hi, int64_t step)
 {
     int64_t *restrict pre_step = pl->pre_step;
-    for (size_t x = 0; x < n; x++)
-        pre_step[syn[x]] = step;
+    size_t n = 0;
+    for (size_t r = 0; r < 2 * nr; r += 2) {
+        for (uint64_t s = range[r]; s < range[r + 1]; s++)
+            pre_step[s] = step;
+        n += range[r + 1] - range[r];
+    }
     if (pl->frozen)
         return;
     const double nu = pl->p.nu_pre, wmin = pl->p.w_min, wmax = pl->p.w_max;
     if (2 * n < hi - lo) {
-        for (size_t x = 0; x < n; x++)
-            on_pre(pl, w, syn[x], tgt[syn[x]], step);
+        for (size_t r = 0; r < 2 * nr; r += 2)
+            for (uint64_t s = range[r]; s < range[r + 1]; s++)
+                on_pre(pl, w, s, tgt[s], step);
         return;
     }
     double *restrict post1 = pl->scratch;
     for (size_t j = lo; j < hi; j++)
         post1[j] = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
-    for (size_t x = 0; x < n; x++) {
-        uint64_t s = syn[x];
-        double v = w[s] - nu * post1[tgt[s]]; /* the clip as selects (minsd/maxsd) */
-        v = v < wmin ? wmin : v;
-        w[s] = (float)(v > wmax ? wmax : v);
-    }
+    for (size_t r = 0; r < 2 * nr; r += 2)
+        for (uint64_t s = range[r]; s < range[r + 1]; s++) {
+            double v = w[s] - nu * post1[tgt[s]]; /* the clip as selects (minsd/maxsd) */
+            v = v < wmin ? wmin : v;
+            w[s] = (float)(v > wmax ? wmax : v);
+        }
 }
 
 const snn_rule snn_rule_diehl_cook = {"diehl_cook", on_pre, on_post, on_post_done, on_pre_many, 0};

@@ -92,8 +92,10 @@ static sb_status describe(snn_net *net, blobs *bl, const int64_t *sizes, int sav
             if (!q)
                 return SB_ENOMEM;
             for (int t = 0; saving && t < net->threads; t++) {
-                memcpy(q + k, net->queue[i][s][t].a, net->queue[i][s][t].n * sizeof *q);
-                k += net->queue[i][s][t].n;
+                const snn_vec *v = &net->queue[i][s][t];
+                for (size_t r = 0; r < v->n; r += 2) /* ranges stored as their synapses */
+                    for (uint64_t syn = v->a[r]; syn < v->a[r + 1]; syn++)
+                        q[k++] = syn;
             }
             ok = add(bl, H5T_NATIVE_UINT64, q, n, 1, "proj%d/queue%d", i, s);
         }
@@ -126,6 +128,15 @@ static sb_status describe(snn_net *net, blobs *bl, const int64_t *sizes, int sav
     return ok ? SB_OK : sb_fail(SB_EINVAL, "checkpoint: more than %d arrays", MAXBLOBS);
 }
 
+/* Synapses in a queue of ranges [a[2r], a[2r+1]). */
+static uint64_t queued(const snn_vec *v)
+{
+    uint64_t n = 0;
+    for (size_t r = 0; r < v->n; r += 2)
+        n += v->a[r + 1] - v->a[r];
+    return n;
+}
+
 static void sizes_now(const snn_net *net, int64_t *sizes)
 {
     int si = 0;
@@ -136,7 +147,7 @@ static void sizes_now(const snn_net *net, int64_t *sizes)
         for (int s = 0; s < net->nslots; s++) {
             int64_t n = 0;
             for (int t = 0; t < net->threads; t++)
-                n += (int64_t)net->queue[i][s][t].n;
+                n += (int64_t)queued(&net->queue[i][s][t]);
             sizes[si++] = n;
         }
     }
@@ -226,7 +237,7 @@ static sb_status requeue(snn_net *net, blobs *bl)
             int t = 0;
             while (pr->tgt[q[k]] >= part[t + 1])
                 t++;
-            if (!snn_vec_push(&net->queue[i][s][t], q[k]))
+            if (!snn_vec_push(&net->queue[i][s][t], q[k]) || !snn_vec_push(&net->queue[i][s][t], q[k] + 1))
                 return SB_ENOMEM;
         }
     }
