@@ -153,8 +153,12 @@ static int queue_row(const snn_net *net, const snn_proj *pr, snn_vec **queue, in
                 for (z = u; z < y && pr->tgt[z] >= lo && pr->tgt[z] < hi;)
                     z++;
             }
-            if (u < z && (!snn_vec_push(v, u) || !snn_vec_push(v, z)))
+            if (u < z && !snn_vec_push(v, u))
                 return 0;
+            if (u < z && !snn_vec_push(v, z)) {
+                v->n--; /* never half a pair */
+                return 0;
+            }
             u = z;
         }
         x = y;

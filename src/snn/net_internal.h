@@ -14,8 +14,8 @@ typedef struct {
 int snn_vec_grow_push(snn_vec *v, uint64_t x);
 void snn_vec_free(snn_vec *v);
 
-/* Appends x; 0 when out of memory. Inline: the engine pushes one entry per
- * plastic synaptic event. */
+/* Appends x; 0 when out of memory. Inline: the engine pushes a pair per
+ * range of plastic synaptic events. */
 static inline int snn_vec_push(snn_vec *v, uint64_t x)
 {
     if (v->n == v->cap)
@@ -75,7 +75,8 @@ struct snn_net {
     snn_vec pending;           /* keys of this rank's spikes of the interval */
     snn_vec srcspk;            /* gids of source spikes of this step */
     par_exchange xch;
-    /* plastic arrivals: per projection, slot and thread, synapse indices */
+    /* plastic arrivals: per projection, slot and thread, pairs [begin, end)
+     * of synapses that share a delay */
     snn_vec ***queue;
 
     uint64_t *count;           /* per pop: spikes of own neurons */

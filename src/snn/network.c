@@ -451,14 +451,14 @@ void snn_proj_normalise(snn_net *net, int i)
 #pragma omp parallel num_threads(net->threads)
     {
         const size_t t = (size_t)omp_get_thread_num(), T = (size_t)omp_get_num_threads();
-        const uint32_t lo = (uint32_t)(nl * t / T), hi = (uint32_t)(nl * (t + 1) / T);
-        for (uint32_t k = lo; k < hi; k++)
+        const size_t lo = nl * t / T, hi = nl * (t + 1) / T;
+        for (size_t k = lo; k < hi; k++)
             scale[k] = 0;
         for (uint64_t s = 0; s < pr->nsyn; s++)
             if (tgt[s] >= lo && tgt[s] < hi)
                 scale[tgt[s]] += w[s];
-        for (uint32_t k = lo; k < hi; k++) /* no inputs: leave them */
-            scale[k] = scale[k] > 0 ? pr->normalise / scale[k] : 1.0;
+        for (size_t k = lo; k < hi; k++) /* sum <= 0: weights stay as they are */
+            scale[k] = scale[k] <= 0 ? 1.0 : pr->normalise / scale[k];
         for (uint64_t s = 0; s < pr->nsyn; s++)
             if (tgt[s] >= lo && tgt[s] < hi)
                 w[s] = (float)(w[s] * scale[tgt[s]]);
@@ -530,7 +530,7 @@ uint64_t snn_net_synapse_bytes(const snn_net *net)
         if (pr->split)
             b += pr->npre * (uint64_t)(net->threads - 1) * sizeof *pr->split;
         if (pr->col)
-            b += (nl + 1) * sizeof *pr->col + pr->nsyn * sizeof *pr->col_syn;
+            b += (nl + 1) * (sizeof *pr->col + sizeof *pr->scale) + pr->nsyn * sizeof *pr->col_syn;
         if (pr->plast)
             b += pr->nsyn * ((pr->plast->pre ? sizeof *pr->plast->pre : 0) + sizeof *pr->plast->pre_step) +
                  nl * 3 * sizeof(double);

@@ -3,7 +3,8 @@
  * <dir>/latest only after every rank has written it, so a crash while
  * saving leaves the previous checkpoint usable. Resuming needs the same
  * rank count (each rank holds its own neurons); the thread count may differ:
- * pending plastic arrivals are saved in a thread-independent order. */
+ * pending plastic arrivals are saved as synapse lists, and on resume each
+ * goes to the thread that owns its target, keeping its order there. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
