@@ -5,12 +5,15 @@
  * Parameters: weights [units][in.c][k][k], then bias [units] — PyTorch's
  * Conv2d layout, so weights can be loaded from it and compared with it.
  *
- * Strategy: im2col and one sgemm per sample, inside an OpenMP loop over the
- * samples. A sample's column matrix (in.c*k*k x H*W) is already a product
- * that BLAS runs efficiently (32 x 784 x 288 for the second layer of
- * cnn-vgg-s), while a whole-batch column matrix would cost batch times the
- * scratch (58 MB at batch 64) and its product [units][batch*H*W] would need
- * a transpose into NCHW. Each thread owns one column buffer in ctx->work;
+ * Strategy: one sample per OpenMP iteration, its products in OpenBLAS. A
+ * layer with at least SHIFT_MIN_CHANNELS input channels runs k*k shifted
+ * products on a padded copy of the sample (conv_shift.c); the others, the
+ * first layer of an image model among them, im2col and one sgemm
+ * (in.c*k*k x H*W columns). Per-sample products are already large enough
+ * for BLAS (32 x 784 x 32 nine times for the second layer of cnn-vgg-s),
+ * while whole-batch ones would cost batch times the scratch and a
+ * transpose of [units][batch*H*W] into NCHW. Each thread owns its scratch
+ * in ctx->work;
  * OpenBLAS's OpenMP build runs single-threaded inside our parallel region,
  * and threaded on its own when a batch of one leaves no region to open.
  *
@@ -26,27 +29,22 @@
 #include <omp.h>
 #include <string.h>
 
-#include "spikebridge/ann.h"
+#include "conv_dims.h"
 
 /* At most this many weight-gradient accumulators: enough groups to keep
  * 32 threads busy, few enough that their sum costs little next to the
  * products (each group already holds batch/32 samples). */
 enum { CONV_GROUPS = 32 };
 
-typedef struct {
-    int c, h, w, k, pad, units, oh, ow;
-    size_t hw;     /* output positions per channel */
-    size_t ckk;    /* rows of the column matrix: in.c * k * k */
-    size_t nin;    /* input floats per sample */
-    size_t nout;   /* output floats per sample */
-    size_t ncol;   /* floats of one column buffer; 0 for a 1x1 unpadded conv */
-    size_t nw;     /* weights (without bias) */
-    size_t nacc;   /* floats of all gradient accumulators at max_batch */
-} conv_dims;
+/* Fewest input channels for conv_shift.c: its products have K = c, and at
+ * c = 1 (the first layer of an image model) they would be rank-1 updates,
+ * where im2col's K = k*k is the better product. */
+enum { SHIFT_MIN_CHANNELS = 8 };
 
-static conv_dims conv_dims_of(const ann_layer *l)
+
+conv_dims conv_dims_of(const ann_layer *l)
 {
-    conv_dims d;
+    conv_dims d = {0};
     d.c = l->in.c, d.h = l->in.h, d.w = l->in.w, d.k = l->k, d.pad = l->pad, d.units = l->units;
     d.oh = l->out.h, d.ow = l->out.w;
     d.hw = (size_t)d.oh * d.ow;
@@ -57,16 +55,27 @@ static conv_dims conv_dims_of(const ann_layer *l)
     d.ncol = d.k == 1 && d.pad == 0 ? 0 : d.ckk * d.hw;
     d.nw = (size_t)d.units * d.ckk;
     d.nacc = (size_t)(l->max_batch < CONV_GROUPS ? l->max_batch : CONV_GROUPS) * d.nw;
+    d.shift = d.k > 1 && d.c >= SHIFT_MIN_CHANNELS;
+    d.nthread = d.ncol;
+    if (d.shift) {
+        d.ncol = 0;
+        d.pw = d.w + 2 * d.pad;
+        d.plane = (size_t)(d.h + 2 * d.pad) * (size_t)d.pw;
+        d.npad = (size_t)d.c * d.plane + (size_t)d.k - 1;
+        d.ngrid = (size_t)d.oh * (size_t)d.pw;
+        d.nwr = d.nw;
+        d.nthread = 2 * d.npad + (size_t)d.units * d.ngrid;
+    }
     return d;
 }
 
 /* How many column buffers setup reserved: threads beyond that (more than
  * omp_get_max_threads() at setup) would have no scratch of their own. */
-static int conv_threads(const ann_layer *l, const conv_dims *d, int tasks)
+int conv_threads(const ann_layer *l, const conv_dims *d, int tasks)
 {
     int t = omp_get_max_threads();
-    if (d->ncol) {
-        size_t room = (l->work - d->nacc) / d->ncol;
+    if (d->nthread) {
+        size_t room = (l->work - d->nacc - d->nwr) / d->nthread;
         t = room < (size_t)t ? (int)room : t;
     }
     t = t < tasks ? t : tasks;
@@ -110,7 +119,7 @@ static sb_status conv_setup(ann_layer *l)
     l->saved = 0; /* backward rebuilds the columns: cheaper than keeping batch of them */
     int threads = omp_get_max_threads();
     threads = threads < l->max_batch ? threads : l->max_batch;
-    l->work = d.nacc + (size_t)(threads < 1 ? 1 : threads) * d.ncol;
+    l->work = d.nacc + d.nwr + (size_t)(threads < 1 ? 1 : threads) * d.nthread;
     return SB_OK;
 }
 
@@ -189,6 +198,10 @@ static void col2im(const conv_dims *d, const float *cols, float *dx)
 static void conv_forward(ann_layer *l, const float *in, float *out, int batch, const ann_ctx *ctx)
 {
     const conv_dims d = conv_dims_of(l);
+    if (d.shift) {
+        conv_shift_forward(l, &d, in, out, batch, ctx->work);
+        return;
+    }
     const float *wt = l->params, *bias = l->params + d.nw;
     float *cols_all = ctx->work + d.nacc;
 #pragma omp parallel for num_threads(conv_threads(l, &d, batch)) schedule(static)
@@ -209,6 +222,19 @@ static void conv_forward(ann_layer *l, const float *in, float *out, int batch, c
     }
 }
 
+static void bias_grad(const conv_dims *d, const float *dout, int batch, float *gb)
+{
+    for (int u = 0; u < d->units; u++) {
+        double sum = 0;
+        for (int s = 0; s < batch; s++) {
+            const float *dy = dout + (size_t)s * d->nout + (size_t)u * d->hw;
+            for (size_t p = 0; p < d->hw; p++)
+                sum += dy[p];
+        }
+        gb[u] += (float)sum;
+    }
+}
+
 /* dout (B, units, OH, OW) -> dW += dout . colsᵀ, db += sum dout, din (B, C, H, W) = col2im(Wᵀ . dout) */
 static void conv_backward(ann_layer *l, const float *in, const float *out, const float *dout,
                           float *din, int batch, const ann_ctx *ctx)
@@ -218,6 +244,12 @@ static void conv_backward(ann_layer *l, const float *in, const float *out, const
     const float *wt = l->params;
     float *acc = ctx->work, *cols_all = ctx->work + d.nacc;
     int groups = batch < CONV_GROUPS ? batch : CONV_GROUPS;
+    float *gw = l->grads, *gb = l->grads + d.nw;
+    if (d.shift) {
+        conv_shift_backward(l, &d, in, dout, din, batch, groups, ctx->work);
+        bias_grad(&d, dout, batch, gb);
+        return;
+    }
 #pragma omp parallel for num_threads(conv_threads(l, &d, groups)) schedule(static)
     for (int g = 0; g < groups; g++) {
         float *a = acc + (size_t)g * d.nw;
@@ -243,7 +275,6 @@ static void conv_backward(ann_layer *l, const float *in, const float *out, const
                 col2im(&d, mine, dx);
         }
     }
-    float *gw = l->grads, *gb = l->grads + d.nw;
     long nw = (long)d.nw;
     /* Each weight sums its groups in order whichever thread runs it. */
 #pragma omp parallel for schedule(static) if (nw * groups > 65536)
@@ -253,15 +284,7 @@ static void conv_backward(ann_layer *l, const float *in, const float *out, const
             sum += acc[(size_t)g * d.nw + (size_t)i];
         gw[i] += sum;
     }
-    for (int u = 0; u < d.units; u++) {
-        double sum = 0;
-        for (int s = 0; s < batch; s++) {
-            const float *dy = dout + (size_t)s * d.nout + (size_t)u * d.hw;
-            for (size_t p = 0; p < d.hw; p++)
-                sum += dy[p];
-        }
-        gb[u] += (float)sum;
-    }
+    bias_grad(&d, dout, batch, gb);
 }
 
 const ann_layer_ops ann_conv_ops = {"conv", conv_setup, conv_init, conv_forward, conv_backward};

@@ -120,9 +120,12 @@ static sb_status train_epoch(ann_trainer *t, const ann_train_cfg *cfg, const sb_
     uint64_t correct = t->part_correct;
     char label[32];
     snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, cfg->epochs);
+    /* A resumed epoch counts only what this run trains, so the rate and the
+     * ETA are not inflated by the images done before the restart. */
+    const uint64_t start = t->next_image;
     sb_progress prog;
-    sb_progress_begin(&prog, label, "images", (double)n, (double)n);
-    for (uint64_t first = t->next_image; first < n; first += (uint64_t)B) {
+    sb_progress_begin(&prog, label, "images", (double)(n - start), (double)(n - start));
+    for (uint64_t first = start; first < n; first += (uint64_t)B) {
         int b = (int)(n - first < (uint64_t)B ? n - first : (uint64_t)B);
 #pragma omp parallel for schedule(static)
         for (int s = 0; s < b; s++) {
@@ -146,7 +149,7 @@ static sb_status train_epoch(ann_trainer *t, const ann_train_cfg *cfg, const sb_
         loss_sum += loss * b;
         ann_model_backward(m, x, dlogits, b, &ctx);
         ann_optim_step(&t->optim, m->params, m->grads);
-        sb_progress_update(&prog, (double)(first + (uint64_t)b));
+        sb_progress_update(&prog, (double)(first + (uint64_t)b - start));
         if (sb_stop_requested() && first + (uint64_t)b < n) {
             t->next_image = first + (uint64_t)b;
             t->part_loss = loss_sum;

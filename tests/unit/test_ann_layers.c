@@ -22,6 +22,7 @@
 
 #include "gradcheck.h"
 #include "harness.h"
+#include "../../src/ann/conv_dims.h"
 #include "spikebridge/ann.h"
 
 #define GC_TOL 1e-2
@@ -114,19 +115,43 @@ static ann_layer conv_layer(int c, int h, int w, int units, int k, int pad, int 
 
 static void test_gc_conv(void)
 {
-    check_grad("conv3x3 pad1 (2,5,6)->3, batch 2", &ann_conv_ops, conv_layer(2, 5, 6, 3, 3, 1, 2), 2, 1,
-               1e-2);
-    check_grad("conv5x5 pad0 (2,6,7)->2, batch 3", &ann_conv_ops, conv_layer(2, 6, 7, 2, 5, 0, 3), 3, 1,
-               1e-2);
-    check_grad("conv1x1 pad0 (4,3,3)->5, batch 2", &ann_conv_ops, conv_layer(4, 3, 3, 5, 1, 0, 2), 2, 1,
-               1e-2);
-    check_grad("conv3x3 pad2 (1,3,3)->2, batch 2", &ann_conv_ops, conv_layer(1, 3, 3, 2, 3, 2, 2), 2, 1,
-               1e-2);
-    check_grad("conv2x2 pad0 (3,4,5)->2, batch 2", &ann_conv_ops, conv_layer(3, 4, 5, 2, 2, 0, 2), 2, 1,
-               1e-2);
-    /* more samples than gradient groups: groups of unequal size */
-    check_grad("conv3x3 pad1 (1,4,4)->2, batch 37", &ann_conv_ops, conv_layer(1, 4, 4, 2, 3, 1, 40), 37,
-               1, 1e-2);
+    static const struct {
+        const char *name;
+        int c, h, w, units, k, pad, batch;
+    } cases[] = {
+        {"conv3x3 pad1 (2,5,6)->3, batch 2", 2, 5, 6, 3, 3, 1, 2},
+        {"conv5x5 pad0 (2,6,7)->2, batch 3", 2, 6, 7, 2, 5, 0, 3},
+        {"conv1x1 pad0 (4,3,3)->5, batch 2", 4, 3, 3, 5, 1, 0, 2},
+        {"conv3x3 pad2 (1,3,3)->2, batch 2", 1, 3, 3, 2, 3, 2, 2},
+        {"conv2x2 pad0 (3,4,5)->2, batch 2", 3, 4, 5, 2, 2, 0, 2},
+        /* more samples than gradient groups: groups of unequal size */
+        {"conv3x3 pad1 (1,4,4)->2, batch 37", 1, 4, 4, 2, 3, 1, 37},
+        /* eight channels and more: the shifted products of conv_shift.c */
+        {"conv3x3 pad1 (8,5,6)->3, batch 2", 8, 5, 6, 3, 3, 1, 2},
+        {"conv2x2 pad1 (9,4,3)->2, batch 3", 9, 4, 3, 2, 2, 1, 3},
+        {"conv3x3 pad3 (8,2,3)->2, batch 2", 8, 2, 3, 2, 3, 3, 2},
+        {"conv3x3 pad1 (8,3,3)->2, batch 37", 8, 3, 3, 2, 3, 1, 37},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++)
+        check_grad(cases[t].name, &ann_conv_ops,
+                   conv_layer(cases[t].c, cases[t].h, cases[t].w, cases[t].units, cases[t].k, cases[t].pad,
+                              cases[t].batch + 3),
+                   cases[t].batch, 1, 1e-2);
+}
+
+/* Which strategy a layer gets: the tests above and below cover both. */
+static void test_conv_strategy(void)
+{
+    const int cases[][4] = {/* c, k, pad, shift */ {1, 3, 1, 0}, {7, 3, 1, 0}, {8, 3, 1, 1},
+                            {32, 3, 1, 1}, {8, 1, 0, 0}, {8, 5, 4, 1}};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        ann_layer l = conv_layer(cases[t][0], 6, 6, 4, cases[t][1], cases[t][2], 2);
+        CU_ASSERT_EQUAL_FATAL(ann_conv_ops.setup(&l), SB_OK);
+        conv_dims d = conv_dims_of(&l);
+        CU_ASSERT_EQUAL(d.shift, cases[t][3]);
+        if (d.shift)
+            CU_ASSERT(l.work >= d.nacc + d.nwr + d.nthread && d.npad == (size_t)l.in.c * d.plane + (size_t)l.k - 1);
+    }
 }
 
 static void test_gc_dense(void)
@@ -253,6 +278,9 @@ static void test_conv_reference(void)
         /* c, h, w, units, k, pad, batch */
         {3, 6, 5, 4, 3, 1, 3}, {2, 7, 7, 3, 5, 2, 2}, {4, 5, 6, 3, 1, 0, 4}, {2, 5, 4, 2, 4, 0, 3},
         {1, 3, 4, 2, 3, 3, 2},
+        /* the same shapes with eight channels and more (conv_shift.c) */
+        {8, 6, 5, 4, 3, 1, 3}, {9, 7, 7, 3, 5, 2, 2}, {8, 5, 4, 2, 4, 0, 3}, {8, 3, 4, 2, 3, 3, 2},
+        {12, 4, 4, 3, 2, 1, 2},
     };
     double worst[3] = {0, 0, 0};
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
@@ -320,13 +348,13 @@ static void conv_run(owned *o, const float *in, const float *dout, int batch, fl
 /* Two runs give the same bits; so do one and two threads (the gradient
  * groups depend on the batch only), also when setup saw fewer threads than
  * the run has (the layer must then not use more scratch than it asked). */
-static void test_conv_deterministic(void)
+static void conv_deterministic(int channels)
 {
     const int batch = 45;
     int saved_threads = omp_get_max_threads();
     omp_set_num_threads(1);
     owned o;
-    CU_ASSERT_EQUAL_FATAL(own(&o, &ann_conv_ops, conv_layer(3, 9, 9, 8, 3, 1, 48), 11), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(own(&o, &ann_conv_ops, conv_layer(channels, 9, 9, 8, 3, 1, 48), 11), SB_OK);
     size_t nin = (size_t)batch * ann_shape_size(o.l.in), nout = (size_t)batch * ann_shape_size(o.l.out);
     float *in = uniform(nin, 3, -1, 1), *dout = uniform(nout, 4, -1, 1);
     float *out[3], *din[3], *g[3];
@@ -348,7 +376,7 @@ static void test_conv_deterministic(void)
 
     /* set up with two threads: two runs, then one thread */
     omp_set_num_threads(2);
-    CU_ASSERT_EQUAL_FATAL(own(&o, &ann_conv_ops, conv_layer(3, 9, 9, 8, 3, 1, 48), 11), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(own(&o, &ann_conv_ops, conv_layer(channels, 9, 9, 8, 3, 1, 48), 11), SB_OK);
     for (int r = 0; r < 3; r++) {
         omp_set_num_threads(r == 2 ? 1 : 2);
         conv_run(&o, in, dout, batch, out[r], din[r]);
@@ -364,6 +392,12 @@ static void test_conv_deterministic(void)
     free(in);
     free(dout);
     disown(&o);
+}
+
+static void test_conv_deterministic(void)
+{
+    conv_deterministic(3); /* im2col */
+    conv_deterministic(8); /* shifted products */
 }
 
 /* PyTorch's default: every parameter in U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
@@ -751,6 +785,7 @@ static void register_suites(void)
     CU_add_test(s, "conv: outputs and gradients against direct loops", test_conv_reference);
     CU_add_test(s, "conv: first layer without din", test_conv_no_din);
     CU_add_test(s, "conv: bit-identical runs, 1 and 2 threads", test_conv_deterministic);
+    CU_add_test(s, "conv: im2col below 8 channels, shifted products from 8", test_conv_strategy);
     CU_add_test(s, "init: PyTorch bounds, batch norm identity", test_init_bounds);
     CU_add_test(s, "maxpool: first maximum wins ties, floor", test_pool_ties_and_floor);
     CU_add_test(s, "dense: known values", test_dense_hand);
