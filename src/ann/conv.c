@@ -222,8 +222,11 @@ static void conv_forward(ann_layer *l, const float *in, float *out, int batch, c
     }
 }
 
+/* One unit per iteration, each summed in sample and position order: the
+ * same bits for any thread count. */
 static void bias_grad(const conv_dims *d, const float *dout, int batch, float *gb)
 {
+#pragma omp parallel for schedule(static) if ((long)batch * (long)d->nout > 65536)
     for (int u = 0; u < d->units; u++) {
         double sum = 0;
         for (int s = 0; s < batch; s++) {
