@@ -23,6 +23,10 @@ typedef struct {
 sb_status par_init(int *argc, char ***argv, par_ctx *ctx);
 void par_finalize(void);
 
+/* Collective barrier that waits without spinning a core (polls every 20 ms):
+ * for ranks that finished their share while others still compute. */
+void par_idle_barrier(MPI_Comm comm);
+
 /* Collective. SB_OK when every rank passed SB_OK; otherwise `local` where it
  * failed and SB_EPEER ("failed on another rank") everywhere else. Call it
  * before any collective that a failed rank would skip. */

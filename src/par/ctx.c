@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 sb_status par_init(int *argc, char ***argv, par_ctx *ctx)
 {
@@ -27,6 +28,26 @@ void par_finalize(void)
     MPI_Finalized(&done);
     if (!done)
         MPI_Finalize();
+}
+
+/* Ranks that finished their work wait here without spinning a core (blocking
+ * MPI collectives busy-poll): an ensemble rank done with its members would
+ * otherwise burn a core for as long as the last member trains, and a
+ * shared node loses it. Every rank calls it: a non-blocking barrier matches
+ * only non-blocking barriers. Costs the last rank to arrive one poll
+ * interval at most. */
+void par_idle_barrier(MPI_Comm comm)
+{
+    MPI_Request req;
+    MPI_Ibarrier(comm, &req);
+    int done = 0;
+    while (!done) {
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (!done) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
 }
 
 sb_status par_agree(sb_status local, MPI_Comm comm)

@@ -299,7 +299,7 @@ sb_status sb_task_ensemble_run(const sb_job *job)
     member_state *ms = SB_CALLOC((size_t)e->n, sizeof *ms);
     sb_dataset test = {0};
     st = ms ? train_mine(job, e, path, ms, &test) : SB_ENOMEM;
-    sb_idle_wait(par->comm, par->rank < e->n);
+    par_idle_barrier(par->comm);
     st = par_agree(st, par->comm);
     int complete = 1;
     for (int m = 0; m < e->n && ms && !st; m++)

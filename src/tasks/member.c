@@ -5,7 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "member.h"
 
@@ -294,25 +293,3 @@ sb_status sb_write_metrics(hid_t loc, const char *where, const ann_trainer *t, i
     free(col);
     return st;
 }
-
-/* Ranks without work wait here without spinning a core that rank 0's
- * threads could use (blocking MPI collectives busy-poll). Every rank calls
- * it: a non-blocking barrier matches only non-blocking barriers. */
-void sb_idle_wait(MPI_Comm comm, int busy)
-{
-    MPI_Request req;
-    MPI_Ibarrier(comm, &req);
-    if (busy) {
-        MPI_Wait(&req, MPI_STATUS_IGNORE);
-        return;
-    }
-    int done = 0;
-    while (!done) {
-        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-        if (!done) {
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-    }
-}
-

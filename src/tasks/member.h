@@ -51,7 +51,4 @@ sb_status sb_read_model(const char *path, const char *group, ann_model *m, int m
 sb_status sb_write_metrics(hid_t loc, const char *where, const ann_trainer *t, int epochs,
                            int holder, MPI_Comm comm);
 
-/* Collective: waits for every rank; busy = 0 waits without spinning a core. */
-void sb_idle_wait(MPI_Comm comm, int busy);
-
 #endif

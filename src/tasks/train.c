@@ -99,11 +99,11 @@ sb_status sb_task_train_run(const sb_job *job)
     int complete = 0;
     if (par->rank == 0) {
         st = train_on_root(job, &r, ckpt, &t, &test, &probs, &accuracy, &complete);
-        sb_idle_wait(par->comm, 1);
+        par_idle_barrier(par->comm);
     } else {
         /* Shapes only: the collective write creates the same datasets here. */
         st = ann_model_build(&t.model, r.arch, ann_input_shape(r.tc.view, r.rows, r.cols), 1);
-        sb_idle_wait(par->comm, 0);
+        par_idle_barrier(par->comm);
     }
     st = par_agree(st, par->comm);
     MPI_Bcast(&complete, 1, MPI_INT, 0, par->comm);

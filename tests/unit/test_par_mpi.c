@@ -1,6 +1,7 @@
 /* Work assignment and agreement on failure across ranks. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "spikebridge/par.h"
@@ -53,6 +54,31 @@ static void test_sum_and_hosts(void)
     free(hosts);
 }
 
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Rank 0 arrives 0.5 s late; the others wait for it without burning their
+ * core (a blocking MPI barrier would spin them through the whole 0.5 s). */
+static void test_idle_barrier_sleeps(void)
+{
+    double wall0 = MPI_Wtime(), cpu0 = cpu_seconds();
+    if (rank == 0) {
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    par_idle_barrier(MPI_COMM_WORLD);
+    double waited = MPI_Wtime() - wall0, cpu = cpu_seconds() - cpu0;
+    CU_ASSERT(waited >= 0.45); /* nobody left before rank 0 came */
+    if (rank != 0) {
+        printf("\n    rank %d: %.3f s waited, %.3f s of CPU ", rank, waited, cpu);
+        CU_ASSERT(cpu < 0.25 * waited);
+    }
+}
+
 static void register_suites(void)
 {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -62,6 +88,7 @@ static void register_suites(void)
     CU_add_test(s, "agreement when all succeed", test_agree_all_ok);
     CU_add_test(s, "agreement when one rank fails", test_agree_one_fails);
     CU_add_test(s, "sum and host list", test_sum_and_hosts);
+    CU_add_test(s, "idle barrier waits for the last rank without spinning", test_idle_barrier_sleeps);
 }
 
 int main(int argc, char **argv) { return sb_test_main(argc, argv, register_suites, 1); }
