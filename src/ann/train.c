@@ -181,6 +181,8 @@ sb_status ann_train(ann_trainer *t, const ann_train_cfg *cfg, const sb_dataset *
         last = t->epochs_done + cfg->stop_after;
     for (int epoch = t->epochs_done; epoch < last && !st; epoch++) {
         ann_epoch *e = &t->history[epoch];
+        /* A resumed epoch's rate counts only the images trained in this run. */
+        const uint64_t fresh = train->n - t->next_image;
         double t0 = sb_now();
         st = train_epoch(t, cfg, train, epoch, order, img, x, dlogits, e);
         double t1 = sb_now();
@@ -197,7 +199,7 @@ sb_status ann_train(ann_trainer *t, const ann_train_cfg *cfg, const sb_dataset *
         if (st)
             break;
         e->seconds = sb_now() - t0;
-        e->images_per_s = t1 > t0 ? (double)train->n / (t1 - t0) : 0;
+        e->images_per_s = t1 > t0 ? (double)fresh / (t1 - t0) : 0;
         t->epochs_done = epoch + 1;
         char left[32];
         sb_info("epoch %3d/%d  loss %.4f  train %.2f %%  test %.2f %%  %.0f images/s  %.1f s  ETA %s",
