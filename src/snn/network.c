@@ -442,26 +442,35 @@ void snn_proj_normalise(snn_net *net, int i)
     /* Through the rows, not the columns: a column's weights lie one per row,
      * a cache miss each, and this ran at a tenth of the memory bandwidth.
      * Rows are in pre order, as a column lists its synapses, so every sum
-     * adds in the same order as before. Each thread reads all targets and
-     * keeps its own neurons. */
+     * adds in the same order as before. Each thread reads all synapses and
+     * sums those into its own neurons; the others go to a sink instead of
+     * past a branch, which mispredicted on every other synapse with two
+     * threads (targets within a row are in delay order, not in thread
+     * order) and made two threads slower than one. The scaling is per
+     * synapse and needs no order: each thread takes a slice. */
     const size_t nl = net->pops[pr->post].nlocal;
     const uint32_t *tgt = pr->tgt;
     float *w = pr->w;
     double *scale = pr->scale;
+    const uint64_t nsyn = pr->nsyn;
 #pragma omp parallel num_threads(net->threads)
     {
         const size_t t = (size_t)omp_get_thread_num(), T = (size_t)omp_get_num_threads();
         const size_t lo = nl * t / T, hi = nl * (t + 1) / T;
+        double sink = 0;
         for (size_t k = lo; k < hi; k++)
             scale[k] = 0;
-        for (uint64_t s = 0; s < pr->nsyn; s++)
-            if (tgt[s] >= lo && tgt[s] < hi)
-                scale[tgt[s]] += w[s];
+        for (uint64_t s = 0; s < nsyn; s++) {
+            const uint32_t g = tgt[s];
+            double *sum = g >= lo && g < hi ? &scale[g] : &sink;
+            *sum += w[s];
+        }
         for (size_t k = lo; k < hi; k++) /* sum <= 0: weights stay as they are */
             scale[k] = scale[k] <= 0 ? 1.0 : pr->normalise / scale[k];
-        for (uint64_t s = 0; s < pr->nsyn; s++)
-            if (tgt[s] >= lo && tgt[s] < hi)
-                w[s] = (float)(w[s] * scale[tgt[s]]);
+#pragma omp barrier
+        const uint64_t s0 = nsyn * t / T, s1 = nsyn * (t + 1) / T;
+        for (uint64_t s = s0; s < s1; s++)
+            w[s] = (float)(w[s] * scale[tgt[s]]);
     }
 }
 
