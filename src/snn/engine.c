@@ -131,7 +131,7 @@ static void prefetch_spike(const snn_net *net, int t, uint64_t key, int rows)
  * step. A range keeps the synapses' order, so arrivals are processed as
  * before. With pick, only this thread's targets [lo, hi) are kept. 0 when
  * out of memory. */
-static int queue_row(const snn_net *net, const snn_proj *pr, snn_vec **queue, int t, int s0,
+static int queue_row(const snn_net *net, const snn_proj *pr, snn_tvec **queue, int t, int s0,
                      uint64_t a, uint64_t e, int pick, size_t lo, size_t hi)
 {
     const int S = net->nslots;
@@ -144,7 +144,7 @@ static int queue_row(const snn_net *net, const snn_proj *pr, snn_vec **queue, in
         int slot = s0 + d; /* delays < S: one wrap at most */
         if (slot >= S)
             slot -= S;
-        snn_vec *v = &queue[slot][t];
+        snn_vec *v = &queue[slot][t].v;
         for (uint64_t u = x; u < y;) {
             uint64_t z = y;
             if (pick) {
@@ -224,7 +224,7 @@ static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
         snn_proj *pr = &net->proj[pi];
         if (!pr->plast)
             continue;
-        snn_vec *q = &net->queue[pi][n % S][t];
+        snn_vec *q = &net->queue[pi][n % S][t].v;
         if (!q->n)
             continue;
         int next = (int)((n + 1) % S);

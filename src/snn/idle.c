@@ -18,7 +18,7 @@ static int nothing_in_flight(const snn_net *net, int64_t end)
     for (int p = 0; p < net->nproj; p++)
         for (int s = 0; net->queue[p] && s < net->nslots; s++)
             for (int t = 0; t < net->threads; t++)
-                if (net->queue[p][s][t].n)
+                if (net->queue[p][s][t].v.n)
                     return 0;
     for (int i = 0; i < net->nsrc; i++) {
         const snn_source *s = &net->src[i];

@@ -24,6 +24,16 @@ static inline int snn_vec_push(snn_vec *v, uint64_t x)
     return 1;
 }
 
+/* One thread's queue of plastic arrivals for one delay slot. Its counter is
+ * written on every queued range, so two threads' queues must not share a
+ * cache line: unpadded, neighbours did, and two threads trained the Diehl &
+ * Cook network slower than one. 128 bytes keep any two apart whatever
+ * malloc's alignment. */
+typedef struct {
+    snn_vec v;
+    char pad[128 - sizeof(snn_vec)];
+} snn_tvec;
+
 /* Spikes recorded for one population or source group. */
 typedef struct {
     int is_source, group;
@@ -77,7 +87,7 @@ struct snn_net {
     par_exchange xch;
     /* plastic arrivals: per projection, slot and thread, pairs [begin, end)
      * of synapses that share a delay */
-    snn_vec ***queue;
+    snn_tvec ***queue;
 
     uint64_t *count;           /* per pop: spikes of own neurons */
 

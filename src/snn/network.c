@@ -391,7 +391,7 @@ void snn_net_free(snn_net *net)
         if (net->queue && net->queue[i]) {
             for (int s = 0; s < net->nslots; s++) {
                 for (int t = 0; net->queue[i][s] && t < net->threads; t++)
-                    snn_vec_free(&net->queue[i][s][t]);
+                    snn_vec_free(&net->queue[i][s][t].v);
                 free(net->queue[i][s]);
             }
             free(net->queue[i]);

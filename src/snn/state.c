@@ -93,7 +93,7 @@ static sb_status describe(snn_net *net, blobs *bl, const int64_t *sizes, int sav
             if (!q)
                 return SB_ENOMEM;
             for (int t = 0; saving && t < net->threads; t++) {
-                const snn_vec *v = &net->queue[i][s][t];
+                const snn_vec *v = &net->queue[i][s][t].v;
                 for (size_t r = 0; r < v->n; r += 2) /* ranges stored as their synapses */
                     for (uint64_t syn = v->a[r]; syn < v->a[r + 1]; syn++)
                         q[k++] = syn;
@@ -148,7 +148,7 @@ static void sizes_now(const snn_net *net, int64_t *sizes)
         for (int s = 0; s < net->nslots; s++) {
             int64_t n = 0;
             for (int t = 0; t < net->threads; t++)
-                n += (int64_t)queued(&net->queue[i][s][t]);
+                n += (int64_t)queued(&net->queue[i][s][t].v);
             sizes[si++] = n;
         }
     }
@@ -233,12 +233,12 @@ static sb_status requeue(snn_net *net, blobs *bl)
         const size_t *part = net->part + (size_t)pr->post * (size_t)(net->threads + 1);
         const uint64_t *q = bl->b[b].data;
         for (int t = 0; t < net->threads; t++)
-            net->queue[i][s][t].n = 0;
+            net->queue[i][s][t].v.n = 0;
         for (uint64_t k = 0; k < bl->b[b].n; k++) {
             int t = 0;
             while (pr->tgt[q[k]] >= part[t + 1])
                 t++;
-            if (!snn_vec_push(&net->queue[i][s][t], q[k]) || !snn_vec_push(&net->queue[i][s][t], q[k] + 1))
+            if (!snn_vec_push(&net->queue[i][s][t].v, q[k]) || !snn_vec_push(&net->queue[i][s][t].v, q[k] + 1))
                 return SB_ENOMEM;
         }
     }
