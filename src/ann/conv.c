@@ -13,9 +13,9 @@
  * for BLAS (32 x 784 x 32 nine times for the second layer of cnn-vgg-s),
  * while whole-batch ones would cost batch times the scratch and a
  * transpose of [units][batch*H*W] into NCHW. Each thread owns its scratch
- * in ctx->work;
- * OpenBLAS's OpenMP build runs single-threaded inside our parallel region,
- * and threaded on its own when a batch of one leaves no region to open.
+ * in ctx->work; OpenBLAS's OpenMP build runs single-threaded inside our
+ * parallel region, and threaded on its own when a batch of one leaves no
+ * region to open.
  *
  * Determinism: weight gradients are summed per group of consecutive samples
  * into the group's own accumulator, and the accumulators are then added in
@@ -40,7 +40,6 @@ enum { CONV_GROUPS = 32 };
  * c = 1 (the first layer of an image model) they would be rank-1 updates,
  * where im2col's K = k*k is the better product. */
 enum { SHIFT_MIN_CHANNELS = 8 };
-
 
 conv_dims conv_dims_of(const ann_layer *l)
 {
@@ -116,7 +115,7 @@ static sb_status conv_setup(ann_layer *l)
     conv_dims d = conv_dims_of(l);
     l->nparams = d.nw + (size_t)l->units;
     l->nstate = 0;
-    l->saved = 0; /* backward rebuilds the columns: cheaper than keeping batch of them */
+    l->saved = 0; /* backward rebuilds its columns or padded copy: cheaper than keeping a batch */
     int threads = omp_get_max_threads();
     threads = threads < l->max_batch ? threads : l->max_batch;
     l->work = d.nacc + d.nwr + (size_t)(threads < 1 ? 1 : threads) * d.nthread;

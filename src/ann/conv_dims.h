@@ -30,8 +30,8 @@ conv_dims conv_dims_of(const ann_layer *l);
 /* Threads for a loop of `tasks` items, at most as many as setup reserved scratch for. */
 int conv_threads(const ann_layer *l, const conv_dims *d, int tasks);
 
-/* Same contract as the layer's forward/backward; acc: the per-group
- * gradient accumulators at the start of ctx->work. */
+/* Same contract as the layer's forward/backward; work is ctx->work, laid
+ * out as [nacc gradient accumulators][nwr regrouped weights][per-thread scratch]. */
 void conv_shift_forward(const ann_layer *l, const conv_dims *d, const float *in, float *out,
                         int batch, float *work);
 void conv_shift_backward(const ann_layer *l, const conv_dims *d, const float *in, const float *dout,
