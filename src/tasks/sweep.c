@@ -311,6 +311,7 @@ sb_status sb_task_sweep_run(const sb_job *job)
     }
     sb_log_init(quiet_log, sb_log_get_level());
     if (!st) {
+        par_idle_barrier(par->comm); /* groups done with their points wait without spinning */
         MPI_Allreduce(MPI_IN_PLACE, failed, (int)d.points, MPI_INT, MPI_MAX, par->comm);
         MPI_Allreduce(MPI_IN_PLACE, &interrupted, 1, MPI_INT, MPI_MAX, par->comm);
     }
