@@ -444,10 +444,10 @@ void snn_proj_normalise(snn_net *net, int i)
      * Rows are in pre order, as a column lists its synapses, so every sum
      * adds in the same order as before. Each thread reads all synapses and
      * sums those into its own neurons; the others go to a sink instead of
-     * past a branch, which mispredicted on every other synapse with two
+     * past a branch, which would mispredict on every other synapse with two
      * threads (targets within a row are in delay order, not in thread
-     * order) and made two threads slower than one. The scaling is per
-     * synapse and needs no order: each thread takes a slice. */
+     * order). The scaling is per synapse and needs no order: each thread
+     * takes a slice. */
     const size_t nl = net->pops[pr->post].nlocal;
     const uint32_t *tgt = pr->tgt;
     float *w = pr->w;
