@@ -4,21 +4,15 @@
  *   τm dv/dt = (v_rest - v) + ge·(E_exc - v) + gi·(E_inh - v) + I
  *   τe dge/dt = -ge,  τi dgi/dt = -gi,  τθ dθ/dt = -θ;  spike when v > v_th + θ
  * v is linear in itself for conductances held over one step, so v is advanced
- * by exponential Euler and the conductances by their exact decay. The
- * conductance held over a step is its mean over the step, e·(τ/dt)(1 − e^(−dt/τ)),
- * not its value at the start: a conductance then delivers exactly its
- * continuous-time charge ∫g dt = τ·w per input. Holding the start value (Brian2's
- * exponential_euler) delivers (dt/τ)/(1 − e^(−dt/τ)) times that: 1.27 times
- * for Diehl & Cook's τe = 1 ms at dt = 0.5 ms (1.13 for τi = 2 ms), which
- * tilts the balance of excitation and inhibition; the authors' forward Euler
- * and the paper's equations deliver τ·w. */
+ * by exponential Euler (exact for frozen ge, gi; Brian2's exponential_euler)
+ * and the conductances by their exact decay. */
 #include <math.h>
 #include <stdio.h>
 
 #include "fastexp.h"
 #include "spikebridge/snn.h"
 
-enum { DE, DI, DTH, REF, DK, ME, MI };
+enum { DE, DI, DTH, REF };
 
 
 static int valid(const snn_neuron_params *p, double dt, char *why, size_t len)
@@ -38,9 +32,7 @@ static void prepare(snn_pop *pop, double dt)
     pop->c[DI] = exp(-dt / p->tau_i);
     pop->c[DTH] = p->tau_theta > 0 ? exp(-dt / p->tau_theta) : 1.0;
     pop->c[REF] = round(p->t_ref / dt);
-    pop->c[DK] = dt / p->tau_m;
-    pop->c[ME] = p->tau_e / dt * -expm1(-dt / p->tau_e);
-    pop->c[MI] = p->tau_i / dt * -expm1(-dt / p->tau_i);
+    pop->c[4] = dt / p->tau_m;
 }
 
 /* One step for neurons [0, n) in blocks of 64, as lif_cuba does it: the
@@ -50,7 +42,7 @@ static void prepare(snn_pop *pop, double dt)
  * refractory state is the step until which a neuron is frozen (as in
  * lif_cuba). */
 typedef struct {
-    double de, di, me, mi, dk, dth, rest, ee, ei, drive, now;
+    double de, di, dk, dth, rest, ee, ei, drive, now;
 } consts;
 
 #define NONE (-1e300) /* v − θ of a frozen neuron: never above a threshold */
@@ -71,9 +63,8 @@ block(size_t lo, size_t hi, double *restrict v, double *restrict ge, double *res
             in_i[k] = 0;
         }
         double th = theta[k] * q.dth;
-        double em = e * q.me, im = i * q.mi;
-        double g = 1 + em + im;
-        double vinf = (q.rest + em * q.ee + im * q.ei + q.drive + istim[k]) / g;
+        double g = 1 + e + i;
+        double vinf = (q.rest + e * q.ee + i * q.ei + q.drive + istim[k]) / g;
         double vn = vinf + (v0 - vinf) * sb_exp(-q.dk * g);
         vn = frozen ? v0 : vn;
         v[k] = vn;
@@ -96,7 +87,7 @@ static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict 
 {
     const double *c = pop->c;
     const snn_neuron_params *p = &pop->p;
-    const consts q = {c[DE], c[DI], c[ME], c[MI], c[DK], pop->theta_frozen ? 1.0 : c[DTH], p->v_rest, p->e_exc,
+    const consts q = {c[DE], c[DI], c[4], pop->theta_frozen ? 1.0 : c[DTH], p->v_rest, p->e_exc,
                       p->e_inh, p->i_ext, (double)pop->now};
     const double plus = pop->theta_frozen ? 0.0 : p->theta_plus, thaw = q.now + c[REF];
     const double vth = p->v_th, reset = p->v_reset;
@@ -151,7 +142,7 @@ static void relax(snn_pop *pop, int64_t steps)
     const snn_neuron_params *p = &pop->p;
     double *v = pop->var[SNN_VAR_V], *ge = pop->var[SNN_VAR_GE], *gi = pop->var[SNN_VAR_GI];
     double *theta = pop->var[SNN_VAR_THETA];
-    const double vinf = p->v_rest + p->i_ext, now = (double)pop->now, dk = pop->c[DK];
+    const double vinf = p->v_rest + p->i_ext, now = (double)pop->now, dk = pop->c[4];
     const double de = pow(pop->c[DE], (double)steps), di = pow(pop->c[DI], (double)steps);
     const double dth = pop->theta_frozen ? 1.0 : pow(pop->c[DTH], (double)steps);
     for (size_t k = 0; k < pop->nlocal; k++) {
