@@ -71,6 +71,8 @@ typedef struct {
     double e_exc, e_inh;          /* mV: reversal potentials (conductance-based) */
     double i_ext;                 /* mV (R·I) of constant drive; IF: mV per ms */
     double theta_plus, tau_theta; /* mV added to θ per spike; ms decay (0 = none) */
+    int euler;                    /* lif_coba: forward Euler instead of exponential Euler */
+    double t_lockout;             /* ms after a spike without another (lif_coba; <= t_ref: none) */
 } snn_neuron_params;
 
 typedef struct snn_pop snn_pop;

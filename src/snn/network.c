@@ -86,6 +86,8 @@ static sb_status build_pop(snn_net *net, snn_pop *pop, const sb_config *cfg, con
     p->i_ext = sb_cfg_real(cfg, sec, "i_ext");
     p->theta_plus = sb_cfg_real(cfg, sec, "theta_plus");
     p->tau_theta = sb_cfg_real(cfg, sec, "tau_theta");
+    p->euler = strcmp(sb_cfg_str(cfg, sec, "method"), "euler") == 0;
+    p->t_lockout = sb_cfg_real(cfg, sec, "t_lockout");
     if (!pop->model->valid(p, net->dt, why, sizeof why))
         return sb_fail(SB_ECONFIG, "%s: %s", where, why);
     pop->gid0 = gid0;

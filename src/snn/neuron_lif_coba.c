@@ -3,36 +3,55 @@
  * and Vogels & Abbott's COBA):
  *   τm dv/dt = (v_rest - v) + ge·(E_exc - v) + gi·(E_inh - v) + I
  *   τe dge/dt = -ge,  τi dgi/dt = -gi,  τθ dθ/dt = -θ;  spike when v > v_th + θ
- * v is linear in itself for conductances held over one step, so v is advanced
- * by exponential Euler (exact for frozen ge, gi; Brian2's exponential_euler)
- * and the conductances by their exact decay. */
+ * method = exponential_euler (default): v is linear in itself for conductances
+ * held over one step, so v is advanced by exponential Euler (exact for frozen
+ * ge, gi; Brian2's exponential_euler) and the conductances, θ by their exact
+ * decay. method = euler: every variable by one forward Euler step, as Brian
+ * integrates these equations by default and so the Diehl & Cook authors'
+ * code. The two differ most where dt is not small against τe: holding ge at
+ * its start value over a step, exponential Euler delivers (dt/τe)/(1 −
+ * e^(−dt/τe)) times the continuous-time charge τe·w of an input (1.27 for
+ * τe = 1 ms at dt = 0.5 ms); Euler's decay 1 − dt/τe delivers exactly τe·w. */
 #include <math.h>
 #include <stdio.h>
 
 #include "fastexp.h"
 #include "spikebridge/snn.h"
 
-enum { DE, DI, DTH, REF };
+/* pop->c: decays, refractory steps, dt/τm, v's decay, lockout steps beyond REF */
+enum { DE, DI, DTH, REF, DK, VK, LOCK };
 
 
 static int valid(const snn_neuron_params *p, double dt, char *why, size_t len)
 {
-    (void)dt;
     if (!(p->tau_m > 0 && p->tau_e > 0 && p->tau_i > 0 && p->tau_theta >= 0)) {
         snprintf(why, len, "tau_m, tau_e and tau_i must be > 0 and tau_theta >= 0");
+        return 0;
+    }
+    if (p->euler && !(dt < p->tau_m && dt < p->tau_e && dt < p->tau_i &&
+                      (p->tau_theta == 0 || dt < p->tau_theta))) {
+        snprintf(why, len, "method = euler needs dt (%g ms) below tau_m, tau_e, tau_i and tau_theta "
+                 "(each decay 1 - dt/tau must stay positive)", dt);
         return 0;
     }
     return 1;
 }
 
+/* What is left of a decaying variable after one step of dt = x·τ. */
+static double exact_decay(double x) { return exp(-x); }
+static double euler_decay(double x) { return 1.0 - x; }
+
 static void prepare(snn_pop *pop, double dt)
 {
     const snn_neuron_params *p = &pop->p;
-    pop->c[DE] = exp(-dt / p->tau_e);
-    pop->c[DI] = exp(-dt / p->tau_i);
-    pop->c[DTH] = p->tau_theta > 0 ? exp(-dt / p->tau_theta) : 1.0;
+    double (*decay)(double) = p->euler ? euler_decay : exact_decay;
+    pop->c[DE] = decay(dt / p->tau_e);
+    pop->c[DI] = decay(dt / p->tau_i);
+    pop->c[DTH] = p->tau_theta > 0 ? decay(dt / p->tau_theta) : 1.0;
     pop->c[REF] = round(p->t_ref / dt);
-    pop->c[4] = dt / p->tau_m;
+    pop->c[DK] = dt / p->tau_m;
+    pop->c[VK] = decay(dt / p->tau_m);
+    pop->c[LOCK] = fmax(0.0, round(p->t_lockout / dt) - pop->c[REF]);
 }
 
 /* One step for neurons [0, n) in blocks of 64, as lif_cuba does it: the
@@ -42,7 +61,7 @@ static void prepare(snn_pop *pop, double dt)
  * refractory state is the step until which a neuron is frozen (as in
  * lif_cuba). */
 typedef struct {
-    double de, di, dk, dth, rest, ee, ei, drive, now;
+    double de, di, dk, dth, rest, ee, ei, drive, now, lock;
 } consts;
 
 #define NONE (-1e300) /* v − θ of a frozen neuron: never above a threshold */
@@ -50,7 +69,8 @@ typedef struct {
 static inline __attribute__((always_inline)) double
 block(size_t lo, size_t hi, double *restrict v, double *restrict ge, double *restrict gi,
       double *restrict theta, const double *restrict until, double *restrict in_e,
-      double *restrict in_i, const double *restrict istim, consts q, const int ring)
+      double *restrict in_i, const double *restrict istim, consts q, const int ring,
+      const int euler)
 {
     double most = NONE;
     for (size_t k = lo; k < hi; k++) {
@@ -63,13 +83,18 @@ block(size_t lo, size_t hi, double *restrict v, double *restrict ge, double *res
             in_i[k] = 0;
         }
         double th = theta[k] * q.dth;
-        double g = 1 + e + i;
-        double vinf = (q.rest + e * q.ee + i * q.ei + q.drive + istim[k]) / g;
-        double vn = vinf + (v0 - vinf) * sb_exp(-q.dk * g);
+        double vn;
+        if (euler) {
+            vn = v0 + q.dk * ((q.rest - v0) + e * (q.ee - v0) + i * (q.ei - v0) + q.drive + istim[k]);
+        } else {
+            double g = 1 + e + i;
+            double vinf = (q.rest + e * q.ee + i * q.ei + q.drive + istim[k]) / g;
+            vn = vinf + (v0 - vinf) * sb_exp(-q.dk * g);
+        }
         vn = frozen ? v0 : vn;
         v[k] = vn;
         theta[k] = th;
-        double over = frozen ? NONE : vn - th;
+        double over = q.now < until[k] + q.lock ? NONE : vn - th;
         most = over > most ? over : most;
         ge[k] = e * q.de;
         gi[k] = i * q.di;
@@ -87,19 +112,24 @@ static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict 
 {
     const double *c = pop->c;
     const snn_neuron_params *p = &pop->p;
-    const consts q = {c[DE], c[DI], c[4], pop->theta_frozen ? 1.0 : c[DTH], p->v_rest, p->e_exc,
-                      p->e_inh, p->i_ext, (double)pop->now};
+    const consts q = {c[DE], c[DI], c[DK], pop->theta_frozen ? 1.0 : c[DTH], p->v_rest, p->e_exc,
+                      p->e_inh, p->i_ext, (double)pop->now, c[LOCK]};
     const double plus = pop->theta_frozen ? 0.0 : p->theta_plus, thaw = q.now + c[REF];
     const double vth = p->v_th, reset = p->v_reset;
     size_t m = 0;
     for (size_t b = 0; b < n; b += 64) {
         size_t e = n - b < 64 ? n : b + 64;
-        double most = in_e ? block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 1)
-                           : block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 0);
+        double most;
+        if (p->euler)
+            most = in_e ? block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 1, 1)
+                        : block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 0, 1);
+        else
+            most = in_e ? block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 1, 0)
+                        : block(b, e, v, ge, gi, theta, until, in_e, in_i, istim, q, 0, 0);
         if (!(most > vth))
             continue;
         for (size_t k = b; k < e; k++)
-            if (!(q.now < until[k]) && v[k] > vth + theta[k]) {
+            if (!(q.now < until[k] + q.lock) && v[k] > vth + theta[k]) {
                 v[k] = reset;
                 until[k] = thaw;
                 theta[k] += plus;
@@ -142,12 +172,12 @@ static void relax(snn_pop *pop, int64_t steps)
     const snn_neuron_params *p = &pop->p;
     double *v = pop->var[SNN_VAR_V], *ge = pop->var[SNN_VAR_GE], *gi = pop->var[SNN_VAR_GI];
     double *theta = pop->var[SNN_VAR_THETA];
-    const double vinf = p->v_rest + p->i_ext, now = (double)pop->now, dk = pop->c[4];
+    const double vinf = p->v_rest + p->i_ext, now = (double)pop->now, dk = pop->c[DK];
     const double de = pow(pop->c[DE], (double)steps), di = pow(pop->c[DI], (double)steps);
     const double dth = pop->theta_frozen ? 1.0 : pow(pop->c[DTH], (double)steps);
     for (size_t k = 0; k < pop->nlocal; k++) {
         double active = (double)steps - fmin((double)steps, fmax(0.0, pop->refr[k] - now));
-        v[k] = vinf + (v[k] - vinf) * exp(-dk * active);
+        v[k] = vinf + (v[k] - vinf) * (p->euler ? pow(pop->c[VK], active) : exp(-dk * active));
         ge[k] *= de;
         gi[k] *= di;
         theta[k] *= dth;

@@ -121,14 +121,15 @@ sb_status sb_task_stdp_mnist_check(const sb_job *job)
 static sb_status build(const sb_job *job, const recipe *r, snn_net **net)
 {
     char text[4096];
+    const char *method = sb_cfg_str(job->cfg, "stdp", "method");
     const char *source = r->encoder == SB_ENC_POISSON ? "type = poisson\nrate = 0" : "type = spikes";
     snprintf(text, sizeof text,
              "[job]\ntask = simulate\nseed = %lld\n[simulate]\ndt = %.17g\n"
              "[stimulus.input]\n%s\nn = %d\n"
-             "[population.exc]\nmodel = lif_coba\nn = %d\nv_rest = -65\nv_reset = -65\nv_th = -72\n"
-             "tau_m = 100\ntau_e = 1\ntau_i = 2\nt_ref = 5\ne_exc = 0\ne_inh = -100\n"
+             "[population.exc]\nmodel = lif_coba\nmethod = %s\nn = %d\nv_rest = -65\nv_reset = -65\nv_th = -72\n"
+             "tau_m = 100\ntau_e = 1\ntau_i = 2\nt_ref = 5\nt_lockout = %.17g\ne_exc = 0\ne_inh = -100\n"
              "theta_plus = 0.05\ntau_theta = 1e7\ntheta_init = 20\nv_init = -105\n"
-             "[population.inh]\nmodel = lif_coba\nn = %d\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
+             "[population.inh]\nmodel = lif_coba\nmethod = %s\nn = %d\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
              "tau_m = 10\ntau_e = 1\ntau_i = 2\nt_ref = 2\ne_exc = 0\ne_inh = -85\nv_init = -100\n"
              "[projection.input_exc]\npre = input\npost = exc\nrule = all_to_all\n"
              "weight = uniform:0.003:0.303\ndelay = uniform:0:10\nplasticity = diehl_cook\n"
@@ -137,7 +138,8 @@ static sb_status build(const sb_job *job, const recipe *r, snn_net **net)
              "[projection.exc_inh]\npre = exc\npost = inh\nrule = one_to_one\nweight = 10.4\n"
              "[projection.inh_exc]\npre = inh\npost = exc\nrule = all_but_self\ntarget = inh\n"
              "weight = 17\n",
-             sb_cfg_int(job->cfg, "job", "seed"), r->dt, source, r->inputs, r->neurons, r->neurons,
+             sb_cfg_int(job->cfg, "job", "seed"), r->dt, source, r->inputs, method, r->neurons,
+             sb_cfg_real(job->cfg, "stdp", "t_lockout"), method, r->neurons,
              sb_cfg_real(job->cfg, "stdp", "nu_pre"), sb_cfg_real(job->cfg, "stdp", "nu_post"),
              78.0 * r->inputs / PIXELS);
     sb_config *cfg = NULL;

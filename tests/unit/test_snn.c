@@ -125,23 +125,120 @@ static void test_coba_relaxation(void)
     snn_net_free(net);
 }
 
+/* One input spike of weight w into a lif_coba neuron at rest, at Diehl &
+ * Cook's dt = 0.5 ms, against the continuous-time solution: for small w,
+ * u = v − v_rest obeys τm du/dt = −u + w·e^(−t/τ)·(E − v_rest), so once the
+ * conductance has gone, u(t)·e^(t/τm) = (E − v_rest)·w·τ/(τm − τ). Forward
+ * Euler delivers that charge; exponential Euler, holding the conductance at
+ * its start value over each step, (dt/τ)/(1 − e^(−dt/τ)) times it. Returns the
+ * measured charge over the continuous-time one (worst of 20-40 ms). */
+static double coba_charge(const char *method, const char *target, double tau, double e_rev)
+{
+    char text[640];
+    snprintf(text, sizeof text,
+             "[job]\ntask = simulate\n[simulate]\ndt = 0.5\n"
+             "[population.P]\nmodel = lif_coba\nmethod = %s\nn = 1\nv_rest = -65\nv_reset = -65\n"
+             "v_th = 0\ntau_m = 100\ntau_e = 1\ntau_i = 2\ne_exc = 0\ne_inh = -100\n"
+             "v_init = -65\n[stimulus.in]\ntype = spikes\nn = 1\n"
+             "[projection.x]\npre = in\npost = P\nrule = all_to_all\ntarget = %s\n"
+             "weight = 0.01\n",
+             method, target);
+    snn_net *net = build(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    const uint64_t id = 0;
+    const double t0 = 0;
+    CU_ASSERT_EQUAL_FATAL(snn_net_set_spikes(net, snn_net_find_source(net, "in"), &id, &t0, 1),
+                          SB_OK);
+    double *v = trace(net, "P", 0, SNN_VAR_V, 80);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    const double tm = 100, want = (e_rev + 65) * 0.01 * tau / (tm - tau);
+    double worst = 1;
+    for (int k = 40; k < 80; k++) {
+        double t = (k + 1) * 0.5, got = (v[k] + 65) * exp(t / tm) / want;
+        worst = fabs(got - 1) > fabs(worst - 1) ? got : worst;
+    }
+    free(v);
+    snn_net_free(net);
+    printf("\n    %s, one %s input, tau %.0f ms, dt 0.5 ms: %.4f x the continuous charge", method,
+           target, tau, worst);
+    return worst;
+}
+
+static void test_coba_charge(void)
+{
+    /* 0.5 % of slack: the first sample after the input is 0.5 ms early or late */
+    CU_ASSERT(fabs(coba_charge("euler", "exc", 1, 0) - 1) < 0.01);
+    CU_ASSERT(fabs(coba_charge("euler", "inh", 2, -100) - 1) < 0.01);
+    const double x1 = 0.5 / -expm1(-0.5), x2 = 0.25 / -expm1(-0.25); /* 1.271, 1.130 */
+    CU_ASSERT(fabs(coba_charge("exponential_euler", "exc", 1, 0) / x1 - 1) < 0.01);
+    CU_ASSERT(fabs(coba_charge("exponential_euler", "inh", 2, -100) / x2 - 1) < 0.01);
+}
+
+static void expect_error(const char *text, const char *needle);
+
+/* Forward Euler without input: v_k = v∞ + (v0 − v∞)(1 − dt/τm)^k exactly, and
+ * dt >= a time constant is refused. */
+static void test_coba_euler(void)
+{
+    snn_net *net = build(JOB "[population.P]\nmodel = lif_coba\nmethod = euler\nn = 1\n"
+                             "v_rest = -65\nv_th = -40\ntau_m = 100\ni_ext = 10\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    double *v = trace(net, "P", 0, SNN_VAR_V, 2000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    double worst = 0;
+    for (int k = 0; k < 2000; k++)
+        worst = fmax(worst, fabs(v[k] - (-55 - 10 * pow(1 - 0.1 / 100, k + 1))));
+    CU_ASSERT(worst < 1e-9);
+    free(v);
+    snn_net_free(net);
+    expect_error(JOB "[population.P]\nmodel = lif_coba\nmethod = euler\nn = 1\ntau_e = 0.1\n",
+                 "method = euler needs dt");
+}
+
+/* t_lockout: a neuron driven above threshold (v relaxes towards -40 mV, 12
+ * mV above it) reaches threshold 14.7 ms after each reset (2 ms refractory
+ * + 20 ln(25/12) ms), so without a lockout it fires every 16.7 ms; with a
+ * 20 ms lockout every 20 ms, from its first spike at 14.7 ms: 50 in 1 s. */
+static void test_coba_lockout(void)
+{
+    const char *text = JOB "[population.P]\nmodel = lif_coba\nn = 1\nv_rest = -40\nv_reset = -65\n"
+                           "v_init = -65\nv_th = -52\ntau_m = 20\nt_ref = 2\nt_lockout = %s\n";
+    char buf[512];
+    uint64_t n[2];
+    const char *lock[2] = {"0", "20"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(buf, sizeof buf, text, lock[k]);
+        snn_net *net = build(buf);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+        CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 10000), SB_OK);
+        n[k] = snn_net_spike_count(net, 0);
+        snn_net_free(net);
+    }
+    printf("\n    spikes in 1 s: %llu without lockout, %llu with 20 ms", (unsigned long long)n[0],
+           (unsigned long long)n[1]);
+    CU_ASSERT_EQUAL(n[0], 60); /* 14.7 + 16.7 k <= 1000 */
+    CU_ASSERT_EQUAL(n[1], 50);
+}
+
 /* A silent stretch jumped by snn_net_idle ends where stepping it ends:
  * Poisson input drives a small Diehl & Cook-like pair of populations (with
  * delays, so input is still arriving when the inputs stop), then rest. The
  * spikes are the same and v, ge, gi, θ agree within the idle tolerance. */
-static void test_idle_jump(void)
+static void idle_jump(const char *method)
 {
-    const char *text =
+    char text[2048];
+    snprintf(text, sizeof text,
         JOB "[stimulus.in]\ntype = poisson\nn = 50\nrate = 80\n"
-        "[population.E]\nmodel = lif_coba\nn = 20\nv_rest = -65\nv_reset = -65\nv_th = -72\n"
+        "[population.E]\nmodel = lif_coba\nmethod = %s\nn = 20\nv_rest = -65\nv_reset = -65\nv_th = -72\n"
         "tau_m = 100\ntau_e = 1\ntau_i = 2\nt_ref = 5\ne_inh = -100\ntheta_plus = 0.05\n"
         "tau_theta = 1e7\ntheta_init = 20\nv_init = -105\n"
-        "[population.I]\nmodel = lif_coba\nn = 20\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
+        "[population.I]\nmodel = lif_coba\nmethod = %s\nn = 20\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
         "tau_m = 10\ntau_e = 1\ntau_i = 2\nt_ref = 2\ne_inh = -85\nv_init = -100\n"
         "[projection.in_e]\npre = in\npost = E\nrule = all_to_all\nweight = uniform:0.1:0.5\n"
         "delay = uniform:0:10\n"
         "[projection.e_i]\npre = E\npost = I\nrule = one_to_one\nweight = 10.4\n"
-        "[projection.i_e]\npre = I\npost = E\nrule = all_but_self\ntarget = inh\nweight = 17\n";
+        "[projection.i_e]\npre = I\npost = E\nrule = all_but_self\ntarget = inh\nweight = 17\n",
+        method, method);
     snn_net *a = build(text), *b = build(text);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
@@ -164,7 +261,7 @@ static void test_idle_jump(void)
         for (int v = 0; v < SNN_VAR_COUNT_; v++)
             for (size_t k = 0; k < pa->nlocal; k++)
                 worst = fmax(worst, fabs(pa->var[v][k] - pb->var[v][k]));
-        printf("\n    idle jump vs stepping, %s: worst difference %.2e", pa->name, worst);
+        printf("\n    idle jump vs stepping, %s, %s: worst difference %.2e", method, pa->name, worst);
         CU_ASSERT(worst < 1e-8);
     }
     /* both go on identically: the next input gives the same spikes */
@@ -179,6 +276,12 @@ static void test_idle_jump(void)
     CU_ASSERT_EQUAL(snn_net_spike_count(a, 1), snn_net_spike_count(b, 1));
     snn_net_free(a);
     snn_net_free(b);
+}
+
+static void test_idle_jump(void)
+{
+    idle_jump("exponential_euler");
+    idle_jump("euler");
 }
 
 /* The adaptive threshold grows by theta_plus per spike, so a driven neuron
@@ -552,6 +655,10 @@ static void register_suites(void)
     CU_add_test(s, "lif_cuba PSP equals the analytic kernel", test_cuba_psp);
     CU_add_test(s, "LIF rate for constant drive", test_lif_rate);
     CU_add_test(s, "lif_coba relaxes as the analytic solution", test_coba_relaxation);
+    CU_add_test(s, "lif_coba: Euler and exponential Euler deliver their input's charge",
+                test_coba_charge);
+    CU_add_test(s, "lif_coba method = euler: exact Euler relaxation, dt checked", test_coba_euler);
+    CU_add_test(s, "lif_coba t_lockout spaces spikes", test_coba_lockout);
     CU_add_test(s, "adaptive threshold", test_adaptive_threshold);
     CU_add_test(s, "idle stretch jumped = stepped", test_idle_jump);
     CU_add_test(s, "IF reset by subtraction counts", test_if_counts);
