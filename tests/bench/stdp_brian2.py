@@ -20,12 +20,8 @@ excitatory -> inhibitory one-to-one (10.4 on ge); inhibitory -> every other
 excitatory (17 on gi).  Conductances dimensionless, in units of the leak
 conductance, as in the authors' code.  dt = 0.5 ms.  v is frozen while
 refractory (SpikeBridge's lif_coba does the same); conductances and theta
-keep decaying.  Integration: exponential Euler (exact for ge, gi, theta).
-SpikeBridge's lif_coba holds ge and gi at their mean over each step rather
-than their start value (Brian2's exponential_euler has no such option), so
-an input there delivers its continuous-time charge and here 1.27 times it
-(tau_e = 1 ms at dt = 0.5 ms); the work per step, which is what this
-benchmark compares, is the same.
+keep decaying.  Integration: exponential Euler (exact for ge, gi, theta),
+as SpikeBridge's lif_coba.
 
 Modes
 -----
