@@ -108,22 +108,29 @@ static void test_lif_rate(void)
     snn_net_free(net);
 }
 
-/* lif_coba with only a constant drive relaxes exactly (g = 1):
- * v(t) = (v_rest + I) + (v0 − v_rest − I)·exp(−t/τm). */
-static void test_coba_relaxation(void)
+/* lif_coba with only a constant drive relaxes as its method says (g = 1):
+ * v_k = (v_rest + I) + (v0 − v_rest − I)·d^k with d = exp(−dt/τm) for
+ * exponential Euler (the exact solution) and 1 − dt/τm for Euler. */
+static void coba_relaxation(const char *method, double d)
 {
-    snn_net *net = build(JOB "[population.P]\nmodel = lif_coba\nn = 1\nv_rest = -65\nv_th = -40\n"
-                             "tau_m = 100\ni_ext = 10\n");
+    char text[512];
+    snprintf(text, sizeof text,
+             JOB "[population.P]\nmodel = lif_coba\nmethod = %s\nn = 1\nv_rest = -65\nv_th = -40\n"
+                 "tau_m = 100\ni_ext = 10\n",
+             method);
+    snn_net *net = build(text);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     double *v = trace(net, "P", 0, SNN_VAR_V, 2000);
     CU_ASSERT_PTR_NOT_NULL_FATAL(v);
     double worst = 0;
     for (int k = 0; k < 2000; k++)
-        worst = fmax(worst, fabs(v[k] - (-55 - 10 * exp(-(k + 1) * 0.1 / 100))));
+        worst = fmax(worst, fabs(v[k] - (-55 - 10 * pow(d, k + 1))));
     CU_ASSERT(worst < 1e-9);
     free(v);
     snn_net_free(net);
 }
+
+static void test_coba_relaxation(void) { coba_relaxation("exponential_euler", exp(-0.1 / 100)); }
 
 /* One input spike of weight w into a lif_coba neuron at rest, at Diehl &
  * Cook's dt = 0.5 ms, against the continuous-time solution: for small w,
@@ -176,21 +183,11 @@ static void test_coba_charge(void)
 
 static void expect_error(const char *text, const char *needle);
 
-/* Forward Euler without input: v_k = v∞ + (v0 − v∞)(1 − dt/τm)^k exactly, and
- * dt >= a time constant is refused. */
+/* Forward Euler relaxes as Euler's recursion, and dt >= a time constant is
+ * refused. */
 static void test_coba_euler(void)
 {
-    snn_net *net = build(JOB "[population.P]\nmodel = lif_coba\nmethod = euler\nn = 1\n"
-                             "v_rest = -65\nv_th = -40\ntau_m = 100\ni_ext = 10\n");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
-    double *v = trace(net, "P", 0, SNN_VAR_V, 2000);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-    double worst = 0;
-    for (int k = 0; k < 2000; k++)
-        worst = fmax(worst, fabs(v[k] - (-55 - 10 * pow(1 - 0.1 / 100, k + 1))));
-    CU_ASSERT(worst < 1e-9);
-    free(v);
-    snn_net_free(net);
+    coba_relaxation("euler", 1 - 0.1 / 100);
     expect_error(JOB "[population.P]\nmodel = lif_coba\nmethod = euler\nn = 1\ntau_e = 0.1\n",
                  "method = euler needs dt");
 }
