@@ -44,9 +44,9 @@ def main():
             else:
                 lim = abs(w[k]).max() or 1
                 ax.imshow(w[k].reshape(28, 28), cmap="RdBu_r", vmin=-lim, vmax=lim)
-            ax.set_title(str(labels[k]), fontsize=6, pad=1)
+            ax.set_title(str(labels[k]) if labels[k] >= 0 else "-", fontsize=6, pad=1)
     fig.suptitle(f"{os.path.basename(args.file)}: input weights of {n} excitatory neurons "
-                 f"(title: assigned class; test accuracy {100 * acc:.1f} %)", fontsize=9)
+                 f"(title: assigned class, - if silent while labelling; test accuracy {100 * acc:.1f} %)", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=110)

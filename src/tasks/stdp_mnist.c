@@ -50,11 +50,13 @@
 
 #define PIXELS 784
 #define CLASSES 10
+#define UNASSIGNED (-1) /* the label of a neuron silent during labelling */
 
 typedef struct {
     int neurons, epochs, min_spikes, record_images;
     double intensity, present, rest, dt;
     uint64_t ntrain, nlabel, ntest, ckpt_every;
+    int label_test;          /* stdp.label_set = test: label with the test images */
     const char *dir;
     sb_encoder_kind encoder; /* input.encoder */
     int inputs;              /* input sources: pixels, or the integrate encoder's neurons */
@@ -102,8 +104,15 @@ static sb_status read_recipe(const sb_job *job, recipe *r)
     sb_status st = sb_count_split(c, r->dir, SB_SPLIT_TRAIN, &r->ntrain);
     if (!st)
         st = sb_count_split(c, r->dir, SB_SPLIT_TEST, &r->ntest);
+    /* The paper labels with the training set; the authors' published
+     * evaluation script loads the same test-set responses as "training" and
+     * as "testing" activity, so it labels the neurons with the images it
+     * then scores. stdp.label_set = test shows that protocol's numbers (in a
+     * second pass over the test images: frozen network, fresh spikes). */
+    r->label_test = strcmp(sb_cfg_str(c, "stdp", "label_set"), "test") == 0;
     uint64_t nl = (uint64_t)sb_cfg_int(c, "stdp", "label_images");
-    r->nlabel = nl && nl < r->ntrain ? nl : r->ntrain;
+    uint64_t nset = r->label_test ? r->ntest : r->ntrain;
+    r->nlabel = nl && nl < nset ? nl : nset;
     return st;
 }
 
@@ -347,7 +356,9 @@ static void label_image(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *u
         user[U_RESP + k * CLASSES + (size_t)c] += ru->counts[k];
 }
 
-/* Each local neuron's mean response per class, and its label. */
+/* Each local neuron's mean response per class, and its label: the class it
+ * fired for most, or UNASSIGNED if it never fired while labelling (it has
+ * no class, so it must not dilute class 0's mean rate). */
 static void responses(const runner *ru, const int64_t *user, double *resp, int *labels)
 {
     for (size_t k = 0; k < ru->exc->nlocal; k++) {
@@ -356,7 +367,8 @@ static void responses(const runner *ru, const int64_t *user, double *resp, int *
             resp[k * CLASSES + (size_t)c] =
                 per ? (double)user[U_RESP + k * CLASSES + (size_t)c] / (double)per : 0.0;
         }
-        labels[k] = argmax(resp + k * CLASSES, CLASSES);
+        int best = argmax(resp + k * CLASSES, CLASSES);
+        labels[k] = resp[k * CLASSES + (size_t)best] > 0 ? best : UNASSIGNED;
     }
 }
 
@@ -372,7 +384,7 @@ static void test_image(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *us
     }
     double part[2 * CLASSES] = {0}, sum[2 * CLASSES];
     for (size_t k = 0; k < nl; k++) {
-        if (!ru->counts[k])
+        if (!ru->counts[k] || ru->labels[k] == UNASSIGNED)
             continue;
         const double *resp = ru->resp + k * CLASSES;
         part[ru->labels[k]] += ru->counts[k];
@@ -528,6 +540,7 @@ static sb_status write_output(const sb_job *job, runner *ru, const learned *le, 
     if (!st) st = h5_attr_f64(g, "accuracy_proportion", sc->acc_prop);
     if (!st) st = h5_attr_i64(g, "neurons", (int64_t)N);
     if (!st) st = h5_attr_str(g, "encoder", sb_encoder_name(ru->r->encoder));
+    if (!st) st = h5_attr_str(g, "label_set", ru->r->label_test ? "test" : "train");
     if (!st) st = h5_attr_i64(g, "inputs", (int64_t)K);
     if (g >= 0)
         H5Gclose(g);
@@ -556,7 +569,7 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
         st = sb_fail(SB_EFORMAT, "%s: stdp-mnist needs 28x28 images, these are %ux%u", r.dir,
                      trainset.rows, trainset.cols);
     st = par_agree(st, comm);
-    labelset = trainset;
+    labelset = r.label_test ? testset : trainset;
     labelset.n = r.nlabel;
     snn_net *net = NULL;
     if (!st)
@@ -608,8 +621,9 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
                 PHASE_NAME[user[U_PHASE]], (long long)user[U_EPOCH] + 1, (long long)user[U_IMAGE]);
     if (!st)
         sb_info("stdp-mnist: %d excitatory neurons, %d %s inputs, %llu training images x %d epochs, "
-                "%llu for labelling, %llu test images, %d ranks x %d threads",
-                r.neurons, r.inputs, sb_encoder_name(r.encoder), (unsigned long long)trainset.n, r.epochs, (unsigned long long)labelset.n,
+                "%llu %s images for labelling, %llu test images, %d ranks x %d threads",
+                r.neurons, r.inputs, sb_encoder_name(r.encoder), (unsigned long long)trainset.n, r.epochs,
+                (unsigned long long)labelset.n, r.label_test ? "test" : "training",
                 (unsigned long long)testset.n, job->par->size, job->par->threads);
     /* this run's share of each phase, for the time per image */
     double seconds[3] = {0}, t0 = sb_now();
@@ -627,10 +641,13 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
     seconds[1] = sb_now() - t0;
     if (!st) {
         responses(&ru, user, ru.resp, ru.labels);
-        double local[CLASSES] = {0};
+        double local[CLASSES + 1] = {0}, all[CLASSES + 1];
         for (size_t k = 0; k < ru.exc->nlocal; k++)
-            local[ru.labels[k]] += 1;
-        MPI_Allreduce(local, ru.members, CLASSES, MPI_DOUBLE, MPI_SUM, comm);
+            local[ru.labels[k] == UNASSIGNED ? CLASSES : ru.labels[k]] += 1;
+        MPI_Allreduce(local, all, CLASSES + 1, MPI_DOUBLE, MPI_SUM, comm);
+        memcpy(ru.members, all, sizeof ru.members);
+        if (all[CLASSES] > 0)
+            sb_info("stdp-mnist: %.0f neurons never fired while labelling: no class", all[CLASSES]);
     }
     t0 = sb_now();
     if (!st && user[U_PHASE] == PH_TEST) {

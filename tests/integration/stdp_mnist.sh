@@ -29,6 +29,27 @@ with h5py.File(sys.argv[1]) as f:
     assert a['accuracy_proportion'] > 0.3, 'no better than chance (0.1)'
 " "$TMP/r1.h5" || fail "result file layout or accuracy"
 
+# stdp.label_set = test (the authors' evaluation protocol) labels with the
+# test images: training is untouched (same weights and thresholds as r1),
+# and the file says which set labelled. With one labelling image most
+# neurons stay silent: they get no class (-1) and the log counts them.
+mpirun -np 2 $SB run $job stdp.label_set=test job.output="$TMP/lt.h5" > "$TMP/lt.log" 2>&1 || { cat "$TMP/lt.log"; fail "label_set=test"; }
+grep -q "100 test images for labelling" "$TMP/lt.log" || { cat "$TMP/lt.log"; fail "label_set=test: not labelled on the test images"; }
+$PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/lt.h5" /stdp/weights /stdp/theta || fail "label_set=test changed training"
+mpirun -np 2 $SB run $job stdp.label_images=1 job.output="$TMP/l1.h5" > "$TMP/l1.log" 2>&1 || { cat "$TMP/l1.log"; fail "label_images=1"; }
+$PY -c "
+import h5py, sys, re
+with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
+    assert f['stdp'].attrs['label_set'] == 'test' and g['stdp'].attrs['label_set'] == 'train'
+    lab = g['stdp/labels'][:]
+    silent = int((lab == -1).sum())
+    assert 0 < silent < len(lab), lab
+    assert set(lab[lab >= 0]) <= set(range(10)), lab
+    n = re.search(r'(\d+) neurons never fired while labelling', open(sys.argv[3]).read())
+    assert n and int(n.group(1)) == silent, (n and n.group(0), silent)
+    print('label_images=1:', silent, 'of', len(lab), 'neurons unassigned')
+" "$TMP/lt.h5" "$TMP/l1.h5" "$TMP/l1.log" || fail "labels of silent neurons"
+
 # Timed inputs (input.encoder = latency, integrate): every rank encodes each
 # image itself, so the results are again the same on 1, 2 and 3 ranks; a
 # SIGUSR1 stop resumes to the same results (the next image's spikes are set
