@@ -99,7 +99,7 @@ const sb_key_spec sb_job_keys[] = {
     {"population.*", "method", SB_KEY_CHOICE, "exponential_euler", ANY, "exponential_euler|euler", "",
      "lif_coba: integration (euler: forward Euler, Brian's choice for these equations and the Diehl & Cook authors' code's)"},
     {"population.*", "t_lockout", SB_KEY_REAL, "0", 0, 1e6, NULL, "ms",
-     "lif_coba: no spike for this long after one, though v moves again after t_ref (Diehl & Cook's code: 50 ms)"},
+     "lif_coba: no spike for this long after one, though v moves again after t_ref (Brian2 ports of Diehl & Cook: 50 ms)"},
     {"population.*", "theta_plus", SB_KEY_REAL, "0", 0, 1e6, NULL, "mV", "lif_coba: threshold increase per spike"},
     {"population.*", "tau_theta", SB_KEY_REAL, "0", 0, 1e12, NULL, "ms", "lif_coba: threshold decay (0 = none)"},
     {"population.*", "v_init", SB_KEY_STRING, "", ANY, NULL, "mV",
