@@ -12,7 +12,6 @@ Extra key=value arguments are passed to both runs (e.g. encode.v_th=2).
 """
 import argparse
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -23,16 +22,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from idxfile import read_idx, write_idx  # noqa: E402
 
 JOB = "jobs/precise_timing.ini"
-
-
-def write_idx(path, array):
-    """An IDX file of uint8 (MNIST's format): magic, dimensions, data."""
-    with open(path, "wb") as f:
-        f.write(struct.pack(">I", 0x0800 | array.ndim))
-        f.write(struct.pack(f">{array.ndim}I", *array.shape))
-        f.write(array.astype(np.uint8).tobytes())
 
 
 def random_dataset(folder, n, seed):
@@ -55,9 +47,7 @@ def images_of(data_dir, n):
     path = os.path.join(data_dir, "t10k-images-idx3-ubyte")
     if not os.path.exists(path):
         return None
-    with open(path, "rb") as f:
-        f.read(16)
-        return np.frombuffer(f.read(n * 784), dtype=np.uint8).reshape(n, 28, 28)
+    return read_idx(path, n)
 
 
 def draw(fig, grid, row, path, title, pictures, images):

@@ -19,6 +19,9 @@ import time
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis"))
+from idxfile import read_idx  # noqa: E402
+
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 MODEL = os.environ.get("MODEL", "runs/cnn_single.h5")
 IMAGES, STEPS, BATCH = (int(os.environ.get(k, d)) for k, d in (("IMAGES", 256), ("STEPS", 100), ("BATCH", 64)))
@@ -39,9 +42,7 @@ def spikebridge(threads, tmp):
 
 
 def load_images(n):
-    with open("data/mnist/t10k-images-idx3-ubyte", "rb") as f:
-        f.read(16)
-        x = np.frombuffer(f.read(n * 784), np.uint8).reshape(n, 1, 28, 28)
+    x = read_idx("data/mnist/t10k-images-idx3-ubyte", n).reshape(n, 1, 28, 28)
     return (x / 255.0 - 0.1307) / 0.3081
 
 

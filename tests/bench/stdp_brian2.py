@@ -51,7 +51,6 @@ standalone   C++ standalone (cpp_standalone, no OpenMP), all K images in one
 """
 
 import argparse
-import gzip
 import json
 import os
 import shutil
@@ -61,6 +60,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.join(HERE, '..', '..', 'data', 'mnist', 'train-images-idx3-ubyte')
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'analysis'))
+from idxfile import read_idx  # noqa: E402
 
 PRESENT_MS, REST_MS, MIN_SPIKES, MAX_TRIES = 350.0, 150.0, 5, 20
 
@@ -88,25 +89,13 @@ def parse_args():
 
 def load_images(path, k):
     """First k images of an IDX3 file (raw or gzip), uint8 array (k, 784)."""
-    import numpy as np
-    if not os.path.exists(path) and os.path.exists(path + '.gz'):
-        path += '.gz'
-    with open(path, 'rb') as f:
-        gz = f.read(2) == b'\x1f\x8b'
-    opener = gzip.open if gz else open
-    with opener(path, 'rb') as f:
-        head = np.frombuffer(f.read(16), dtype='>u4')
-        if len(head) != 4 or head[0] != 2051:
-            raise SystemExit(f'{path}: not an IDX3 uint8 image file')
-        n, rows, cols = (int(x) for x in head[1:])
-        if rows * cols != 784:
-            raise SystemExit(f'{path}: images are {rows}x{cols}, expected 28x28')
-        if k > n:
-            raise SystemExit(f'{path}: {n} images, {k} asked for')
-        buf = f.read(k * 784)
-    if len(buf) != k * 784:
-        raise SystemExit(f'{path}: truncated')
-    return np.frombuffer(buf, dtype=np.uint8).reshape(k, 784)
+    try:
+        x = read_idx(path, k)
+    except ValueError as e:
+        raise SystemExit(str(e))
+    if x.shape[1:] != (28, 28):
+        raise SystemExit(f'{path}: images are {"x".join(map(str, x.shape[1:]))}, expected 28x28')
+    return x.reshape(k, 784)
 
 
 def build(N, standalone, rates, rates_ns=None):

@@ -23,17 +23,12 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ann_bench_torch import model  # noqa: E402  (the one cnn-vgg-s definition)
 
-
-def idx(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis"))
+from idxfile import read_idx  # noqa: E402
 
 
 def images(path):
-    x = torch.from_numpy(idx(path).astype(np.float32) / 255.0)
+    x = torch.from_numpy(read_idx(path).astype(np.float32) / 255.0)
     return ((x - 0.1307) / 0.3081).unsqueeze(1)
 
 
@@ -55,8 +50,8 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     gen = torch.Generator().manual_seed(1)
-    xtr, ytr = images(f"{data}/train-images-idx3-ubyte"), torch.from_numpy(idx(f"{data}/train-labels-idx1-ubyte").astype(np.int64))
-    xte, yte = images(f"{data}/t10k-images-idx3-ubyte"), torch.from_numpy(idx(f"{data}/t10k-labels-idx1-ubyte").astype(np.int64))
+    xtr, ytr = images(f"{data}/train-images-idx3-ubyte"), torch.from_numpy(read_idx(f"{data}/train-labels-idx1-ubyte").astype(np.int64))
+    xte, yte = images(f"{data}/t10k-images-idx3-ubyte"), torch.from_numpy(read_idx(f"{data}/t10k-labels-idx1-ubyte").astype(np.int64))
     net, _ = model("cnn-vgg-s")
     batch = 128
     steps = (xtr.shape[0] + batch - 1) // batch

@@ -68,9 +68,10 @@ if torch is not None and not errors:
     with h5py.File(path, "r") as f:
         ddir = f["provenance/effective"][()].decode()
     ddir = [line.split(" = ", 1)[1] for line in ddir.splitlines() if line.startswith("data.dir = ")][0]
-    raw = open(f"{ddir}/t10k-images-idx3-ubyte", "rb").read()
+    sys.path.insert(0, "analysis")
+    from idxfile import read_idx
     n = len(labels)
-    x = np.frombuffer(raw, np.uint8, offset=16)[: n * 784].reshape(n, 1, 28, 28) / 255.0
+    x = read_idx(f"{ddir}/t10k-images-idx3-ubyte", n).reshape(n, 1, 28, 28) / 255.0
     x = torch.from_numpy(((x - mean) / std).astype(np.float32))
     with torch.no_grad():
         ref = torch.softmax(net(x), 1).numpy()

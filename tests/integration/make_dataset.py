@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """Writes a small MNIST-shaped IDX dataset (deterministic strokes on black)
 for the integration tests: make_dataset.py DIR [N_TRAIN N_TEST] [--gzip]."""
-import gzip
 import os
-import struct
 import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis"))
+from idxfile import write_idx  # noqa: E402
 
 
 def image(k):
@@ -18,16 +21,6 @@ def image(k):
     return bytes(px)
 
 
-def write(path, magic, dims, payload, compress):
-    data = struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in dims) + payload
-    if compress:
-        with gzip.open(path + ".gz", "wb") as f:
-            f.write(data)
-    else:
-        with open(path, "wb") as f:
-            f.write(data)
-
-
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     compress = "--gzip" in sys.argv
@@ -36,10 +29,9 @@ def main():
     n_test = int(args[2]) if len(args) > 2 else 50
     os.makedirs(out, exist_ok=True)
     for prefix, n in (("train", n_train), ("t10k", n_test)):
-        write(f"{out}/{prefix}-images-idx3-ubyte", 0x803, (n, 28, 28),
-              b"".join(image(k) for k in range(n)), compress)
-        write(f"{out}/{prefix}-labels-idx1-ubyte", 0x801, (n,),
-              bytes(k % 10 for k in range(n)), compress)
+        pixels = np.frombuffer(b"".join(image(k) for k in range(n)), np.uint8).reshape(n, 28, 28)
+        write_idx(f"{out}/{prefix}-images-idx3-ubyte", pixels, compress)
+        write_idx(f"{out}/{prefix}-labels-idx1-ubyte", np.arange(n) % 10, compress)
 
 
 if __name__ == "__main__":
