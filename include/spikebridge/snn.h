@@ -103,6 +103,12 @@ typedef struct {
      * conductances decaying but no longer acting on v. */
     int (*quiet)(const snn_pop *pop, int64_t steps);
     void (*relax)(snn_pop *pop, int64_t steps);
+    /* For models that store a state variable scaled (NULL: none does): the
+     * stored value of variable var over its true value, for the value that
+     * holds at the start of `step`. Input added to the state directly for
+     * step n is multiplied by scale(n); a probe after step n divides by
+     * scale(n + 1). */
+    double (*scale)(const snn_pop *pop, int var, int64_t step);
 } snn_neuron_model;
 
 #define SNN_IDLE_EPS 1e-9 /* mV */

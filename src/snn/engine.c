@@ -66,13 +66,19 @@ static int currents_change(const snn_net *net, int64_t step)
 
 /* Where input for local neuron range of thread t arrives in `slot`: the
  * state variable itself when the slot is the next step's and the model
- * allows it, otherwise the ring (then marked for the update to read). */
-static double *input_at(snn_net *net, int t, const snn_proj *pr, int slot, int next)
+ * allows it (input is then multiplied by *scale, the model's scale of that
+ * variable), otherwise the ring (then marked for the update to read; *scale
+ * = 1, the model scales what it reads there). */
+static double *input_at(snn_net *net, int t, const snn_proj *pr, int slot, int next, double *scale)
 {
     snn_pop *post = &net->pops[pr->post];
     int var = pr->target == SNN_TARGET_EXC ? post->model->direct_exc : post->model->direct_inh;
-    if (slot == next && var >= 0)
+    *scale = 1.0;
+    if (slot == next && var >= 0) {
+        if (post->model->scale)
+            *scale = post->model->scale(post, var, post->now); /* the step it acts in */
         return post->var[var];
+    }
     net->dirty[((size_t)t * (size_t)net->npops + (size_t)pr->post) * (size_t)net->nslots + (size_t)slot] = 1;
     return (pr->target == SNN_TARGET_EXC ? net->ring_e[pr->post] : net->ring_i[pr->post]) +
            (size_t)slot * post->nlocal;
@@ -197,10 +203,15 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
                 continue;
             }
             int s0 = (int)((s + 1) % S);
+            double sc;
             if (!pr->delay) {
-                double *r = input_at(net, t, pr, (s0 + pr->delay_const) % S, next);
-                for (uint64_t syn = a; syn < e; syn++)
-                    r[pr->tgt[syn]] += pr->w[syn];
+                double *r = input_at(net, t, pr, (s0 + pr->delay_const) % S, next, &sc);
+                if (sc == 1.0)
+                    for (uint64_t syn = a; syn < e; syn++)
+                        r[pr->tgt[syn]] += pr->w[syn];
+                else
+                    for (uint64_t syn = a; syn < e; syn++)
+                        r[pr->tgt[syn]] += pr->w[syn] * sc;
                 continue;
             }
             for (uint64_t syn = a; syn < e; syn++) {
@@ -209,7 +220,8 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
                 int slot = s0 + pr->delay[syn];
                 if (slot >= S)
                     slot -= S;
-                input_at(net, t, pr, slot, next)[pr->tgt[syn]] += pr->w[syn];
+                double *r = input_at(net, t, pr, slot, next, &sc);
+                r[pr->tgt[syn]] += sc == 1.0 ? pr->w[syn] : pr->w[syn] * sc;
             }
         }
     }
@@ -228,13 +240,13 @@ static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
         if (!q->n)
             continue;
         int next = (int)((n + 1) % S);
-        double *ring = input_at(net, t, pr, next, next);
+        double sc, *ring = input_at(net, t, pr, next, next, &sc);
         const snn_rule *rule = pr->plast->rule;
         /* a synapse arrives at most once per step: all weights act before
          * any changes, as each would before its own change */
         for (size_t x = 0; x < q->n; x += 2)
             for (uint64_t syn = q->a[x]; syn < q->a[x + 1]; syn++)
-                ring[pr->tgt[syn]] += pr->w[syn];
+                ring[pr->tgt[syn]] += sc == 1.0 ? pr->w[syn] : pr->w[syn] * sc;
         if (rule->on_pre_many) {
             const size_t *b = net->part + (size_t)pr->post * (size_t)(net->threads + 1);
             rule->on_pre_many(pr->plast, pr->w, q->a, q->n / 2, pr->tgt, b[t], b[t + 1], n);
@@ -291,7 +303,9 @@ static sb_status record_step(snn_net *net, int64_t n)
             pr->vals = a;
             pr->capv = c;
         }
-        pr->vals[pr->nvals++] = net->pops[pr->pop].var[pr->probe.var][pr->local];
+        const snn_pop *pop = &net->pops[pr->pop];
+        double x = pop->var[pr->probe.var][pr->local];
+        pr->vals[pr->nvals++] = pop->model->scale ? x / pop->model->scale(pop, pr->probe.var, n + 1) : x;
     }
     return SB_OK;
 }

@@ -56,4 +56,4 @@ static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_
 
 const snn_neuron_model snn_neuron_if = {
     "if", "non-leaky integrate-and-fire, reset by subtraction (ANN->SNN conversion)", valid, prepare,
-    step, -1, -1, NULL, NULL};
+    step, -1, -1, NULL, NULL, NULL};

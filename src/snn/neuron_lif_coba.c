@@ -186,4 +186,4 @@ static void relax(snn_pop *pop, int64_t steps)
 
 const snn_neuron_model snn_neuron_lif_coba = {
     "lif_coba", "LIF, conductance-based synapses, adaptive threshold (Diehl & Cook)", valid, prepare,
-    step, SNN_VAR_GE, SNN_VAR_GI, quiet, relax};
+    step, SNN_VAR_GE, SNN_VAR_GI, quiet, relax, NULL};

@@ -10,7 +10,7 @@
 
 #include "spikebridge/snn.h"
 
-enum { EM, AE, AI, DE, DI, REF };
+enum { EM, AE, AI, DE, DI, REF, PERIOD };
 
 static double kernel(double tau_x, double tau_m, double dt)
 {
@@ -43,44 +43,58 @@ static void prepare(snn_pop *pop, double dt)
     pop->c[DE] = exp(-dt / p->tau_e);
     pop->c[DI] = exp(-dt / p->tau_i);
     pop->c[REF] = round(p->t_ref / dt);
+    /* the stored conductances grow by at most e^20 between renormalisations */
+    pop->c[PERIOD] = fmax(1.0, floor(20.0 / (dt / fmin(p->tau_e, p->tau_i))));
 }
 
-/* The step is memory-bound, so it touches as little as it can: a neuron's
- * refractory state is the step until which it is frozen (read, written only
- * on a spike), the ring is read and cleared only when input waits there
- * (in_e != NULL; input for the very next step is added to ge and gi
- * directly), and current stimuli only where a population has them. Each
- * block of 64 neurons is integrated branch-free in doubles (vectorised)
- * while its largest v is kept; only a block whose largest v crossed the
- * threshold (a few per step) is scanned again to reset and list its spiking
- * neurons. A frozen neuron sits at v_reset < v_th (checked at start), so it
- * cannot cross. Cloned for AVX-512, AVX2 and plain x86-64. */
+/* The step is memory-bound, so it touches as little as it can. The
+ * conductances are stored scaled, ĝ = g / d^m with d = e^(-dt/τ) and m =
+ * steps since the last renormalisation (every PERIOD steps, counted from
+ * step 0, so the stored state depends on the step alone, not on how a run
+ * was split): between inputs ĝ stays put, so a step reads ĝe and ĝi but
+ * writes only v, unless input arrived through the ring or the step
+ * renormalises (then ĝ ← g of the next step). Direct input for the next
+ * step is added as w / d^m by the engine (snn_neuron_model.scale). A
+ * neuron's refractory state is the step until which it is frozen (read,
+ * written only on a spike), the ring is read and cleared only when input
+ * waits there (in_e != NULL), and current stimuli only where a population
+ * has them. Each block of 64 neurons is integrated branch-free in doubles
+ * (vectorised) while its largest v is kept; only a block whose largest v
+ * crossed the threshold (a few per step) is scanned again to reset and list
+ * its spiking neurons. A frozen neuron sits at v_reset < v_th (checked at
+ * start), so it cannot cross. Cloned for AVX-512, AVX2 and plain x86-64. */
 typedef struct {
-    double em, ae, ai, de, di, rest, drive, ks, now;
+    double em, rest, drive, ks, now;
+    double fe, fi;   /* true g = ĝ · f this step (d^m); fae = f·Ae, fai = f·Ai */
+    double fae, fai;
+    double se, si;   /* ring input enters ĝ as input · s (1 / f) */
+    double ke, ki;   /* a store writes ĝ · k: 1, or f · d where the step renormalises */
 } consts;
 
 static inline __attribute__((always_inline)) double
 block(size_t lo, size_t hi, double *restrict v, double *restrict ge, double *restrict gi,
       const double *restrict until, double *restrict in_e, double *restrict in_i,
-      const double *restrict istim, consts q, const int ring, const int stim)
+      const double *restrict istim, consts q, const int ring, const int stim, const int store)
 {
     double vmax = -1e300; /* finite: this function assumes finite math */
     for (size_t k = lo; k < hi; k++) {
         double e = ge[k], i = gi[k], v0 = v[k];
         if (ring) {
-            e += in_e[k];
-            i += in_i[k];
+            e += in_e[k] * q.se;
+            i += in_i[k] * q.si;
             in_e[k] = 0;
             in_i[k] = 0;
         }
-        double vn = q.rest + (v0 - q.rest) * q.em + e * q.ae + i * q.ai + q.drive;
+        double vn = q.rest + (v0 - q.rest) * q.em + e * q.fae + i * q.fai + q.drive;
         if (stim)
             vn += istim[k] * q.ks;
         vn = q.now < until[k] ? v0 : vn;
         v[k] = vn;
         vmax = vn > vmax ? vn : vmax;
-        ge[k] = e * q.de;
-        gi[k] = i * q.di;
+        if (store) {
+            ge[k] = e * q.ke;
+            gi[k] = i * q.ki;
+        }
     }
     return vmax;
 }
@@ -90,23 +104,23 @@ block(size_t lo, size_t hi, double *restrict v, double *restrict ge, double *res
 __attribute__((target_clones("avx512f", "avx2", "default"), optimize("finite-math-only", "no-signed-zeros")))
 static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict ge,
                       double *restrict gi, double *restrict until, double *restrict in_e,
-                      double *restrict in_i, const double *restrict istim, int stim,
-                      const double *c, const snn_neuron_params *p, int64_t now,
-                      uint32_t *restrict out)
+                      double *restrict in_i, const double *restrict istim, int stim, int store,
+                      consts q, double th, double reset, double thaw, uint32_t *restrict out)
 {
-    const consts q = {c[EM], c[AE], c[AI], c[DE], c[DI], p->v_rest, p->i_ext * (1 - c[EM]),
-                      1 - c[EM], (double)now};
-    const double th = p->v_th, reset = p->v_reset, thaw = (double)now + c[REF];
     size_t m = 0;
     for (size_t b = 0; b < n; b += 64) {
         size_t e = n - b < 64 ? n : b + 64;
         double vmax;
+        /* the ring forces a store; the six variants are compiled apart */
         if (in_e)
-            vmax = stim ? block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 1, 1)
-                        : block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 1, 0);
+            vmax = stim ? block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 1, 1, 1)
+                        : block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 1, 0, 1);
+        else if (store)
+            vmax = stim ? block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 0, 1, 1)
+                        : block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 0, 0, 1);
         else
-            vmax = stim ? block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 0, 1)
-                        : block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 0, 0);
+            vmax = stim ? block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 0, 1, 0)
+                        : block(b, e, v, ge, gi, until, in_e, in_i, istim, q, 0, 0, 0);
         if (!(vmax > th))
             continue;
         for (size_t k = b; k < e; k++)
@@ -119,14 +133,40 @@ static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict 
     return m;
 }
 
+/* Steps since the last renormalisation at the start of `step`. */
+static double since(const snn_pop *pop, int64_t step)
+{
+    return (double)(step % (int64_t)pop->c[PERIOD]);
+}
+
+static double scale(const snn_pop *pop, int var, int64_t step)
+{
+    double d = var == SNN_VAR_GE ? pop->c[DE] : var == SNN_VAR_GI ? pop->c[DI] : 1.0;
+    return 1.0 / pow(d, since(pop, step));
+}
+
 static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_i, uint32_t *out)
 {
+    const double *c = pop->c;
+    const snn_neuron_params *p = &pop->p;
+    double m = since(pop, pop->now);
+    int renorm = since(pop, pop->now + 1) == 0;
+    consts q = {c[EM], p->v_rest, p->i_ext * (1 - c[EM]), 1 - c[EM], (double)pop->now,
+                pow(c[DE], m), pow(c[DI], m), 0, 0, 0, 0, 1, 1};
+    q.fae = q.fe * c[AE];
+    q.fai = q.fi * c[AI];
+    q.se = 1 / q.fe;
+    q.si = 1 / q.fi;
+    if (renorm) {
+        q.ke = q.fe * c[DE];
+        q.ki = q.fi * c[DI];
+    }
     return advance(hi - lo, lo, pop->var[SNN_VAR_V] + lo, pop->var[SNN_VAR_GE] + lo,
                    pop->var[SNN_VAR_GI] + lo, pop->refr + lo, in_e ? in_e + lo : NULL,
-                   in_e ? in_i + lo : NULL, pop->i_stim + lo, pop->has_stim, pop->c, &pop->p,
-                   pop->now, out);
+                   in_e ? in_i + lo : NULL, pop->i_stim + lo, pop->has_stim, renorm, q, p->v_th,
+                   p->v_reset, (double)pop->now + c[REF], out);
 }
 
 const snn_neuron_model snn_neuron_lif_cuba = {
     "lif_cuba", "LIF, current-based exponential synapses, exact integration", valid, prepare, step,
-    SNN_VAR_GE, SNN_VAR_GI, NULL, NULL};
+    SNN_VAR_GE, SNN_VAR_GI, NULL, NULL, scale};

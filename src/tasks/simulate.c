@@ -134,7 +134,7 @@ sb_status sb_task_simulate_run(const sb_job *job)
     char out[4096], dir[4200], tag[128];
     sb_job_output(job, out, sizeof out);
     snprintf(dir, sizeof dir, "%s.ckpt", out);
-    sb_job_tag(job, "simulate v2", tag, sizeof tag);
+    sb_job_tag(job, "simulate v3", tag, sizeof tag); /* v3: lif_cuba stores ĝ, not g */
     timing tm = {0};
     double t0 = sb_now();
     snn_net *net = NULL;
