@@ -136,6 +136,8 @@ struct snn_pop {
     double *refr;          /* refractory state (lif_cuba, lif_coba: the step it is frozen
                               until; if: steps left); a double so that it vectorises with v */
     int64_t now;           /* the step being computed (set by the engine) */
+    double in_scale[2];    /* model->scale of the direct_exc, direct_inh variables at now
+                              (set by the engine with now; 1 without scale) */
     int theta_frozen;      /* 1: θ neither grows nor decays (testing phase) */
     double c[8];           /* model constants for dt (prepare) */
 };

@@ -66,19 +66,13 @@ static int currents_change(const snn_net *net, int64_t step)
 
 /* Where input for local neuron range of thread t arrives in `slot`: the
  * state variable itself when the slot is the next step's and the model
- * allows it (input is then multiplied by *scale, the model's scale of that
- * variable), otherwise the ring (then marked for the update to read; *scale
- * = 1, the model scales what it reads there). */
-static double *input_at(snn_net *net, int t, const snn_proj *pr, int slot, int next, double *scale)
+ * allows it, otherwise the ring (then marked for the update to read). */
+static double *input_at(snn_net *net, int t, const snn_proj *pr, int slot, int next)
 {
     snn_pop *post = &net->pops[pr->post];
     int var = pr->target == SNN_TARGET_EXC ? post->model->direct_exc : post->model->direct_inh;
-    *scale = 1.0;
-    if (slot == next && var >= 0) {
-        if (post->model->scale)
-            *scale = post->model->scale(post, var, post->now); /* the step it acts in */
+    if (slot == next && var >= 0)
         return post->var[var];
-    }
     net->dirty[((size_t)t * (size_t)net->npops + (size_t)pr->post) * (size_t)net->nslots + (size_t)slot] = 1;
     return (pr->target == SNN_TARGET_EXC ? net->ring_e[pr->post] : net->ring_i[pr->post]) +
            (size_t)slot * post->nlocal;
@@ -172,6 +166,24 @@ static int queue_row(const snn_net *net, const snn_proj *pr, snn_tvec **queue, i
     return 1;
 }
 
+/* What input added to the state directly (the next step's slot) is
+ * multiplied by: the model's scale of that variable in the step the input
+ * acts in (pop->now, during delivery), 1 for the ring, which the model
+ * scales itself when it reads it. */
+static double direct_scale(const snn_net *net, const snn_proj *pr)
+{
+    return net->pops[pr->post].in_scale[pr->target == SNN_TARGET_EXC ? 0 : 1];
+}
+
+/* Sets the step population p computes next, and its direct-input scales. */
+static void set_now(snn_pop *pop, int64_t now)
+{
+    const snn_neuron_model *m = pop->model;
+    pop->now = now;
+    pop->in_scale[0] = m->scale && m->direct_exc >= 0 ? m->scale(pop, m->direct_exc, now) : 1.0;
+    pop->in_scale[1] = m->scale && m->direct_inh >= 0 ? m->scale(pop, m->direct_inh, now) : 1.0;
+}
+
 static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t batch_start,
                     int64_t now)
 {
@@ -203,9 +215,10 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
                 continue;
             }
             int s0 = (int)((s + 1) % S);
-            double sc;
+            const double dsc = direct_scale(net, pr);
             if (!pr->delay) {
-                double *r = input_at(net, t, pr, (s0 + pr->delay_const) % S, next, &sc);
+                int slot = (s0 + pr->delay_const) % S;
+                double *r = input_at(net, t, pr, slot, next), sc = slot == next ? dsc : 1.0;
                 if (sc == 1.0)
                     for (uint64_t syn = a; syn < e; syn++)
                         r[pr->tgt[syn]] += pr->w[syn];
@@ -220,8 +233,8 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
                 int slot = s0 + pr->delay[syn];
                 if (slot >= S)
                     slot -= S;
-                double *r = input_at(net, t, pr, slot, next, &sc);
-                r[pr->tgt[syn]] += sc == 1.0 ? pr->w[syn] : pr->w[syn] * sc;
+                double *r = input_at(net, t, pr, slot, next);
+                r[pr->tgt[syn]] += slot != next || dsc == 1.0 ? pr->w[syn] : pr->w[syn] * dsc;
             }
         }
     }
@@ -240,7 +253,7 @@ static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
         if (!q->n)
             continue;
         int next = (int)((n + 1) % S);
-        double sc, *ring = input_at(net, t, pr, next, next, &sc);
+        double sc = direct_scale(net, pr), *ring = input_at(net, t, pr, next, next);
         const snn_rule *rule = pr->plast->rule;
         /* a synapse arrives at most once per step: all weights act before
          * any changes, as each would before its own change */
@@ -396,7 +409,7 @@ static void master_phase(snn_net *net, run_state *rs, int64_t n, int64_t end, sb
     }
     rs->done = n + 1;
     for (int p = 0; p < net->npops; p++)
-        net->pops[p].now = n + 1;
+        set_now(&net->pops[p], n + 1);
 }
 
 sb_status snn_net_run(snn_net *net, int64_t steps)
@@ -412,7 +425,7 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
         prog.active = 0;
     apply_currents(net, begin);
     for (int p = 0; p < net->npops; p++)
-        net->pops[p].now = begin;
+        set_now(&net->pops[p], begin);
 #pragma omp parallel num_threads(net->threads)
     {
         const int t = omp_get_thread_num();
