@@ -8,7 +8,8 @@ speed.
 
 Environment: N_LIST (default "4000 16000 64000 256000"), BRIAN_N_LIST
 ("4000 16000 64000"), BRIAN_RUNTIME_MAX (16000), RUNS (3: median of that
-many SpikeBridge runs up to 16000 neurons, one run above), NETS
+many interleaved rounds of SpikeBridge's layouts and Brian2's standalone run up
+to 16000 neurons, one round above), NETS
 ("cuba coba"), CONNS ("prob indegree").
 """
 import os
@@ -78,7 +79,8 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     print(f"bench snn: {os.uname().nodename}, {os.cpu_count()} cores, {cpu}; commit {commit}; "
-          f"1 s of biological time at dt 0.1 ms; SpikeBridge median of {runs} runs up to 16000 neurons")
+          f"1 s of biological time at dt 0.1 ms; SpikeBridge and Brian2 standalone: median of {runs} "
+          f"interleaved runs up to 16000 neurons")
     if not have_brian:
         print("bench snn: python3-brian is not installed: SpikeBridge numbers only")
     hdr = (f"{'net':5} {'conn':8} {'N':>6} {'synapses':>9} | {'SB 1x1 s':>8} {'1x2 s':>7} {'2x1 s':>7} "
@@ -91,27 +93,30 @@ def main():
             seed = 1 if net == "cuba" else 2
             for conn in env_list("CONNS", "prob indegree"):
                 for n in [int(x) for x in env_list("N_LIST", "4000 16000 64000 256000")]:
+                    # k rounds of every SpikeBridge layout and Brian2's standalone
+                    # run, interleaved so that both sides see the same load; medians
+                    k = runs if n <= 16000 else 1
+                    got = {lay: [] for lay in LAYOUTS}
+                    stds = []
+                    for _ in range(k):
+                        for ranks, threads in LAYOUTS:
+                            got[(ranks, threads)].append(spikebridge(net, conn, n, ranks, threads, tmp))
+                        if have_brian and n in bn:
+                            stds.append(brian2(net, conn, n, "standalone", seed))
                     res = {}
-                    for ranks, threads in LAYOUTS:
-                        k = runs if n <= 16000 else 1
-                        got = [spikebridge(net, conn, n, ranks, threads, tmp) for _ in range(k)]
-                        got = [g for g in got if g]
-                        if got:
-                            best = dict(got[0])
-                            best["sim"] = statistics.median(g["sim"] for g in got)
-                            best["spread"] = (min(g["sim"] for g in got), max(g["sim"] for g in got))
-                            res[(ranks, threads)] = best
+                    for lay, g in got.items():
+                        g = [x for x in g if x]
+                        if g:
+                            res[lay] = dict(g[0], sim=statistics.median(x["sim"] for x in g))
                     if (1, 1) not in res:
                         continue
                     b = res[(1, 1)]
                     fastest = min(r["sim"] for r in res.values())
                     eff = b["sim"] / (2 * res[(2, 1)]["sim"]) if (2, 1) in res else float("nan")
                     ev = b["spikes"] * (b["syn"] / n) / fastest
-                    std = rt = None
-                    if have_brian and n in bn:
-                        std = brian2(net, conn, n, "standalone", seed)
-                        if n <= rt_max:
-                            rt = brian2(net, conn, n, "runtime", seed)
+                    stds = [x for x in stds if x]
+                    std = dict(stds[0], sim=statistics.median(x["sim"] for x in stds)) if stds else None
+                    rt = brian2(net, conn, n, "runtime", seed) if have_brian and n in bn and n <= rt_max else None
                     fmt = lambda r, key="sim": f"{r[key]:.3f}" if r else "-"
                     ratio = f"{std['sim'] / fastest:.2f}x" if std else "-"
                     print(f"{net:5} {conn:8} {n:>6} {b['syn']:>9} | {b['sim']:8.3f} "
