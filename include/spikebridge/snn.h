@@ -139,7 +139,7 @@ struct snn_pop {
     double in_scale[2];    /* model->scale of the direct_exc, direct_inh variables at now
                               (set by the engine with now; 1 without scale) */
     int theta_frozen;      /* 1: θ neither grows nor decays (testing phase) */
-    double c[8];           /* model constants for dt (prepare) */
+    double c[12];          /* model constants for dt (prepare) */
 };
 
 /* Population index of local neuron k and the local index of population

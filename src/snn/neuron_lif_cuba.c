@@ -10,7 +10,7 @@
 
 #include "spikebridge/snn.h"
 
-enum { EM, AE, AI, DE, DI, REF, PERIOD };
+enum { EM, AE, AI, DE, DI, REF, PERIOD, LE, LI }; /* LE, LI: ln DE, ln DI = -dt/τ */
 
 static double kernel(double tau_x, double tau_m, double dt)
 {
@@ -45,6 +45,8 @@ static void prepare(snn_pop *pop, double dt)
     pop->c[REF] = round(p->t_ref / dt);
     /* the stored conductances grow by at most e^20 between renormalisations */
     pop->c[PERIOD] = fmax(1.0, floor(20.0 / (dt / fmin(p->tau_e, p->tau_i))));
+    pop->c[LE] = -dt / p->tau_e;
+    pop->c[LI] = -dt / p->tau_i;
 }
 
 /* The step is memory-bound, so it touches as little as it can. The
@@ -134,25 +136,32 @@ static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict 
 }
 
 /* Steps since the last renormalisation at the start of `step`. */
-static double since(const snn_pop *pop, int64_t step)
+static int64_t since(const snn_pop *pop, int64_t step)
 {
-    return (double)(step % (int64_t)pop->c[PERIOD]);
+    return step % (int64_t)pop->c[PERIOD];
+}
+
+/* e^(m·l), the decay over m steps: exp, cheaper than pow (a few calls per
+ * population and step) */
+static double decay(double l, int64_t m)
+{
+    return exp((double)m * l);
 }
 
 static double scale(const snn_pop *pop, int var, int64_t step)
 {
-    double d = var == SNN_VAR_GE ? pop->c[DE] : var == SNN_VAR_GI ? pop->c[DI] : 1.0;
-    return 1.0 / pow(d, since(pop, step));
+    double l = var == SNN_VAR_GE ? pop->c[LE] : var == SNN_VAR_GI ? pop->c[LI] : 0.0;
+    return 1.0 / decay(l, since(pop, step));
 }
 
 static size_t step(snn_pop *pop, size_t lo, size_t hi, double *in_e, double *in_i, uint32_t *out)
 {
     const double *c = pop->c;
     const snn_neuron_params *p = &pop->p;
-    double m = since(pop, pop->now);
+    int64_t m = since(pop, pop->now);
     int renorm = since(pop, pop->now + 1) == 0;
     consts q = {c[EM], p->v_rest, p->i_ext * (1 - c[EM]), 1 - c[EM], (double)pop->now,
-                pow(c[DE], m), pow(c[DI], m), 0, 0, 0, 0, 1, 1};
+                decay(c[LE], m), decay(c[LI], m), 0, 0, 0, 0, 1, 1};
     q.fae = q.fe * c[AE];
     q.fai = q.fi * c[AI];
     q.se = 1 / q.fe;
