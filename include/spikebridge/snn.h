@@ -239,7 +239,8 @@ typedef enum { SNN_STDP_ALL, SNN_STDP_NEAREST } snn_stdp_pairing;
 typedef struct {
     double tau_pre, tau_post, tau_post2; /* ms: trace time constants */
     double a_plus, a_minus;              /* stdp: potentiation, depression */
-    double nu_pre, nu_post;              /* diehl_cook: learning rates */
+    double nu_pre, nu_post;              /* diehl_cook: learning rates (power_law: nu_post) */
+    double x_tar, mu;                    /* power_law: target presynaptic trace, weight exponent */
     double w_min, w_max;
     snn_stdp_mode mode;
     snn_stdp_pairing pairing;
@@ -294,7 +295,7 @@ typedef enum { SNN_TRACE_PRE, SNN_TRACE_POST1, SNN_TRACE_POST2 } snn_trace;
 #define SNN_NEVER (INT64_MIN / 4)
 
 const snn_rule *snn_rule_find(const char *name);
-extern const snn_rule snn_rule_stdp, snn_rule_diehl_cook;
+extern const snn_rule snn_rule_stdp, snn_rule_diehl_cook, snn_rule_power_law;
 
 /* Trace value x·exp(-(now - then)·dt/tau). */
 double snn_trace_decay(double x, int64_t then, int64_t now, double dt, double tau);

@@ -39,7 +39,7 @@ const snn_neuron_model *snn_neuron_model_find(const char *name)
 
 const snn_rule *snn_rule_find(const char *name)
 {
-    const snn_rule *all[] = {&snn_rule_stdp, &snn_rule_diehl_cook};
+    const snn_rule *all[] = {&snn_rule_stdp, &snn_rule_diehl_cook, &snn_rule_power_law};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i]->name, name) == 0)
             return all[i];

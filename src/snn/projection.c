@@ -398,6 +398,8 @@ static sb_status build_plasticity(snn_net *net, snn_proj *pr, const sb_config *c
     p->a_minus = sb_cfg_real(cfg, section, "a_minus");
     p->nu_pre = sb_cfg_real(cfg, section, "nu_pre");
     p->nu_post = sb_cfg_real(cfg, section, "nu_post");
+    p->x_tar = sb_cfg_real(cfg, section, "x_tar");
+    p->mu = sb_cfg_real(cfg, section, "mu");
     p->w_min = sb_cfg_real(cfg, section, "w_min");
     p->w_max = sb_cfg_real(cfg, section, "w_max");
     p->mode = strcmp(sb_cfg_str(cfg, section, "stdp_mode"), "multiplicative") == 0

@@ -50,6 +50,22 @@ with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
     print('label_images=1:', silent, 'of', len(lab), 'neurons unassigned')
 " "$TMP/lt.h5" "$TMP/l1.h5" "$TMP/l1.log" || fail "labels of silent neurons"
 
+# stdp.rule = power_law (the rule of the paper's text): again the same on 1
+# and 3 ranks, the file names the rule, and the weights it learns are not
+# the triplet rule's.
+for np in 1 3; do
+    mpirun -np $np $SB run $job stdp.rule=power_law job.output="$TMP/pl$np.h5" > "$TMP/pl.log" 2>&1 || { cat "$TMP/pl.log"; fail "power_law np=$np"; }
+done
+grep "accuracy" "$TMP/pl.log"
+$PY tests/integration/same_datasets.py "$TMP/pl1.h5" "$TMP/pl3.h5" $names || fail "power_law: np=3 differs from np=1"
+$PY -c "
+import h5py, sys, numpy as np
+with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
+    assert f['stdp'].attrs['rule'] == 'power_law' and g['stdp'].attrs['rule'] == 'diehl_cook'
+    d = np.abs(f['stdp/weights'][:] - g['stdp/weights'][:]).max()
+    assert d > 0.05, 'power_law learned the triplet rule weights (max diff %g)' % d
+" "$TMP/pl1.h5" "$TMP/r1.h5" || fail "power_law: rule attribute or weights"
+
 # Timed inputs (input.encoder = latency, integrate): every rank encodes each
 # image itself, so the results are again the same on 1, 2 and 3 ranks; a
 # SIGUSR1 stop resumes to the same results (the next image's spikes are set

@@ -428,6 +428,38 @@ static void test_diehl_cook_rule(void)
     CU_ASSERT_DOUBLE_EQUAL(s.w, w, 1e-7);
 }
 
+/* The paper's power-law rule: arrivals only add to the trace; a post spike
+ * moves w by η·(x_pre − x_tar)·(w_max − w)^μ, down when the trace is below
+ * x_tar, and never past w_max. */
+static void test_power_law_rule(void)
+{
+    one_syn s;
+    one_syn_init(&s, &snn_rule_power_law, 0.3);
+    s.pl.p.x_tar = 0.4;
+    s.pl.p.mu = 0.2;
+    pre_at(&s, 0);
+    pre_at(&s, 100);               /* the trace adds: e^(-10/20) + 1 */
+    CU_ASSERT_EQUAL(s.w, 0.3f);
+    CU_ASSERT_DOUBLE_EQUAL(s.pre, exp(-10.0 / 20) + 1, 1e-6);
+    post_at(&s, 150);
+    double x = (exp(-10.0 / 20) + 1) * exp(-5.0 / 20);
+    double w = 0.3 + 0.01 * (x - 0.4) * pow(0.7, 0.2);
+    CU_ASSERT_DOUBLE_EQUAL(s.w, w, 1e-7);
+    post_at(&s, 100000);           /* trace gone: depression by η·x_tar·(1 − w)^μ */
+    w -= 0.01 * 0.4 * pow(1 - w, 0.2);
+    CU_ASSERT_DOUBLE_EQUAL(s.w, w, 1e-7);
+    one_syn_init(&s, &snn_rule_power_law, 1.0);
+    s.pl.p.x_tar = 0.4;
+    s.pl.p.mu = 0.2;
+    pre_at(&s, 0);
+    post_at(&s, 1);                /* at w_max nothing moves it */
+    CU_ASSERT_EQUAL(s.w, 1.0f);
+    s.pl.frozen = 1;               /* frozen: the trace still counts, w stays */
+    s.w = 0.5f;
+    post_at(&s, 2);
+    CU_ASSERT_EQUAL(s.w, 0.5f);
+}
+
 /* ------------------------------------------------------------------ stimuli, rules */
 
 static void test_poisson_rate(void)
@@ -663,6 +695,7 @@ static void register_suites(void)
     s = CU_add_suite("snn plasticity", NULL, NULL);
     CU_add_test(s, "pair STDP against the closed form", test_stdp_pairs);
     CU_add_test(s, "Diehl & Cook rule", test_diehl_cook_rule);
+    CU_add_test(s, "power-law rule (Diehl & Cook's paper)", test_power_law_rule);
     s = CU_add_suite("snn network", NULL, NULL);
     CU_add_test(s, "Poisson source rate", test_poisson_rate);
     CU_add_test(s, "connection rules", test_connection_rules);
