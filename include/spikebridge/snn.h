@@ -297,6 +297,12 @@ typedef enum { SNN_TRACE_PRE, SNN_TRACE_POST1, SNN_TRACE_POST2 } snn_trace;
 const snn_rule *snn_rule_find(const char *name);
 extern const snn_rule snn_rule_stdp, snn_rule_diehl_cook, snn_rule_power_law;
 
+/* A plastic weight w bounded to [w_min, w_max] of the rule's parameters. */
+static inline float snn_plast_clip(double w, const snn_plast_params *p)
+{
+    return (float)(w < p->w_min ? p->w_min : w > p->w_max ? p->w_max : w);
+}
+
 /* Trace value x·exp(-(now - then)·dt/tau). */
 double snn_trace_decay(double x, int64_t then, int64_t now, double dt, double tau);
 /* Fills pl->decay for pl->dt and the time constants in pl->p. */

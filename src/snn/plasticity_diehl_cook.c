@@ -9,18 +9,13 @@
  * the neuron's recent rate (a triplet rule). */
 #include "spikebridge/snn.h"
 
-static float clip(double w, const snn_plast_params *p)
-{
-    return (float)(w < p->w_min ? p->w_min : w > p->w_max ? p->w_max : w);
-}
-
 static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
 {
     pl->pre_step[s] = step;
     if (pl->frozen)
         return;
     double post1 = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
-    w[s] = clip(w[s] - pl->p.nu_pre * post1, &pl->p);
+    w[s] = snn_plast_clip(w[s] - pl->p.nu_pre * post1, &pl->p);
 }
 
 static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
@@ -29,7 +24,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
         return;
     double pre = snn_plast_trace(pl, SNN_TRACE_PRE, 1.0, pl->pre_step[s], step);
     double post2 = snn_plast_trace(pl, SNN_TRACE_POST2, pl->post2[j], pl->post_step[j], step);
-    w[s] = clip(w[s] + pl->p.nu_post * pre * post2, &pl->p);
+    w[s] = snn_plast_clip(w[s] + pl->p.nu_post * pre * post2, &pl->p);
 }
 
 static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)

@@ -1,7 +1,7 @@
-/* The learning rule that Diehl & Cook 2015 state in their paper (Methods,
- * "Learning"), which their published code replaced by the triplet rule of
- * plasticity_diehl_cook.c while keeping its constants (nu_ee_post = 0.01,
- * STDP_offset = 0.4, exp_ee_post = 0.2):
+/* The learning rule that Diehl & Cook 2015 state first in their paper
+ * (Methods, "Learning"). Their published code runs the triplet rule of
+ * plasticity_diehl_cook.c instead but still defines this rule's constants
+ * (nu_ee_post = 0.01, STDP_offset = 0.4, exp_ee_post = 0.2):
  *   presynaptic arrival: x_pre ← x_pre + 1 (no weight change)
  *   postsynaptic spike:  w ← clip(w + η·(x_pre − x_tar)·(w_max − w)^μ)
  * with η = nu_post. Only the postsynaptic spike changes a weight: inputs
@@ -11,11 +11,6 @@
 #include <math.h>
 
 #include "spikebridge/snn.h"
-
-static float clip(double w, const snn_plast_params *p)
-{
-    return (float)(w < p->w_min ? p->w_min : w > p->w_max ? p->w_max : w);
-}
 
 static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
 {
@@ -34,7 +29,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
     double x = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step);
     double room = p->w_max - w[s];
     double f = room > 0 ? pow(room, p->mu) : 0;
-    w[s] = clip(w[s] + p->nu_post * (x - p->x_tar) * f, p);
+    w[s] = snn_plast_clip(w[s] + p->nu_post * (x - p->x_tar) * f, p);
 }
 
 static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)

@@ -38,11 +38,6 @@ sb_status snn_plast_tables(snn_plasticity *pl)
     return SB_OK;
 }
 
-static float clip(double w, const snn_plast_params *p)
-{
-    return (float)(w < p->w_min ? p->w_min : w > p->w_max ? p->w_max : w);
-}
-
 static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
 {
     const snn_plast_params *p = &pl->p;
@@ -53,7 +48,7 @@ static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t s
         return;
     double post = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
     double f = p->mode == SNN_STDP_MULTIPLICATIVE ? w[s] - p->w_min : 1.0;
-    w[s] = clip(w[s] - p->a_minus * f * post, p);
+    w[s] = snn_plast_clip(w[s] - p->a_minus * f * post, p);
 }
 
 static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
@@ -64,7 +59,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
         return;
     double pre = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step);
     double f = p->mode == SNN_STDP_MULTIPLICATIVE ? p->w_max - w[s] : 1.0;
-    w[s] = clip(w[s] + p->a_plus * f * pre, p);
+    w[s] = snn_plast_clip(w[s] + p->a_plus * f * pre, p);
 }
 
 static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)
