@@ -52,7 +52,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 DEPFILES  := $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)
 
-.PHONY: all deps data run report check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann bench-snn bench-stdp bench-convert
+.PHONY: all deps data run report check test-bins figures clean distclean help-keys hdf5-parallel bench bench-encode bench-ann bench-snn bench-stdp bench-convert bench-scaling
 .DELETE_ON_ERROR:
 
 all: bin/spikebridge
@@ -173,6 +173,10 @@ bench-ann: build/bench/ann_bench
 
 bench-snn: all
 	@$(PYTHON) tests/bench/snn_bench.py
+
+# 1 -> P rank scaling (NP_LIST="1 2 4 8 16" on a 16-core machine)
+bench-scaling: all data
+	@$(PYTHON) tests/bench/scaling.py
 
 bench-stdp: all data
 	@$(PYTHON) tests/bench/stdp_bench.py

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""make bench-scaling: how SpikeBridge's run time scales with MPI ranks, in
+one run, for the three kinds of parallel work:
+
+  strong   the CUBA benchmark network (jobs/bench/cuba.ini, 80 synapses per
+           neuron) at SIM_N neurons on each rank count: simulation seconds,
+           speed-up and efficiency against the fewest ranks; the spike count
+           must be the same on every rank count (the network and its spikes
+           do not depend on the decomposition)
+  weak     the same network at SIM_N_PER_RANK x ranks neurons: efficiency
+           t(fewest) / t(P)
+  ensemble ENS_MEMBERS cnn-vgg-s members (jobs/cnn_ensemble.ini) on
+           ENS_TRAIN images for one epoch: wall time of the whole run
+
+Reads the result files with `spikebridge info`, so it needs no h5py (the
+lent 16-core machine has none). Never fails on speed; fails when a run
+fails or the spike counts differ.
+
+Environment: NP_LIST ("1 2"; "1 2 4 8 16" on a 16-core machine), SIM_N
+(256000), SIM_N_PER_RANK (64000), RUNS (3: medians), ENS_MEMBERS (the
+largest rank count), ENS_TRAIN (3000), MPIRUN ("mpirun").
+"""
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_hwloc_base_binding_policy="none",
+           OMPI_MCA_btl_vader_single_copy_mechanism="none", OMP_NUM_THREADS="1")
+
+
+def run(np_, args, tmp, name):
+    out = os.path.join(tmp, name + ".h5")
+    cmd = shlex.split(os.environ.get("MPIRUN", "mpirun")) + ["-np", str(np_), "bin/spikebridge", "run"] + \
+        args + [f"job.output={out}", "job.log=quiet"]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        sys.exit(f"bench-scaling: failed: {' '.join(cmd)}\n{r.stderr.strip()}")
+    info = subprocess.run(["bin/spikebridge", "info", out], capture_output=True, text=True, check=True).stdout
+    attrs = dict(re.findall(r"^\s*@(\w+) = (.*)$", info, re.M))
+    os.remove(out)
+    return wall, attrs
+
+
+def cuba(n):
+    ne = int(round(0.8 * n))
+    p = f"{80.0 / n:.10g}"
+    return ["jobs/bench/cuba.ini", f"population.E.n={ne}", f"population.I.n={n - ne}", "record.spikes=none"] + \
+        [f"projection.{x}.p={p}" for x in ("EE", "EI", "IE", "II")]
+
+
+def sim_median(np_, n, runs, tmp):
+    times, spikes = [], set()
+    for k in range(runs):
+        _, a = run(np_, cuba(n), tmp, f"cuba_{n}_{np_}_{k}")
+        times.append(float(a["sim_s"]))
+        spikes.add(int(a["spikes_E"]) + int(a["spikes_I"]))
+    if len(spikes) != 1:
+        sys.exit(f"bench-scaling: {n} neurons on {np_} ranks gave different spike counts {sorted(spikes)}")
+    return statistics.median(times), spikes.pop()
+
+
+def main():
+    nps = [int(x) for x in os.environ.get("NP_LIST", "1 2").split()]
+    n = int(os.environ.get("SIM_N", "256000"))
+    per_rank = int(os.environ.get("SIM_N_PER_RANK", "64000"))
+    runs = int(os.environ.get("RUNS", "3"))
+    members = int(os.environ.get("ENS_MEMBERS", str(max(nps))))
+    train = int(os.environ.get("ENS_TRAIN", "3000"))
+    host = os.uname().nodename
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    print(f"# bench-scaling on {host}, {os.cpu_count()} CPUs, commit {commit or '?'}, "
+          f"{time.strftime('%Y-%m-%d %H:%M')}; OMP_NUM_THREADS=1, medians of {runs}")
+    with tempfile.TemporaryDirectory(prefix="sbscale.") as tmp:
+        print(f"\n## strong: CUBA, {n} neurons, simulation seconds for 1 s of biological time")
+        print("| ranks | sim s | speed-up | efficiency | spikes |\n|---|---|---|---|---|")
+        base = None
+        for p in nps:
+            t, s = sim_median(p, n, runs, tmp)
+            base = base or (t, p, s)
+            if s != base[2]:
+                sys.exit(f"bench-scaling: {p} ranks gave {s} spikes, {base[1]} ranks {base[2]}")
+            sp = base[0] / t
+            print(f"| {p} | {t:.3f} | {sp:.2f} | {sp * base[1] / p:.2f} | {s} |", flush=True)
+        print(f"\n## weak: CUBA, {per_rank} neurons per rank")
+        print("| ranks | neurons | sim s | efficiency |\n|---|---|---|---|")
+        base = None
+        for p in nps:
+            t, _ = sim_median(p, per_rank * p, runs, tmp)
+            base = base or t
+            print(f"| {p} | {per_rank * p} | {t:.3f} | {base / t:.2f} |", flush=True)
+        print(f"\n## ensemble: {members} x cnn-vgg-s, {train} training images, 1 epoch (wall seconds, one run)")
+        print("| ranks | wall s | speed-up | efficiency |\n|---|---|---|---|")
+        base = None
+        for p in nps:
+            wall, _ = run(p, ["jobs/cnn_ensemble.ini", f"ensemble.members=cnn-vgg-s*{members}",
+                              f"data.train={train}", "data.test=1000", "train.epochs=1"], tmp, f"ens_{p}")
+            base = base or (wall, p)
+            sp = base[0] / wall
+            print(f"| {p} | {wall:.1f} | {sp:.2f} | {sp * base[1] / p:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
