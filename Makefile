@@ -162,7 +162,7 @@ figures: | runs
 	 if [ -f runs/two_neurons.h5 ]; then $(PYTHON) analysis/two_neurons.py runs/two_neurons.h5 -o runs/figures/two_neurons.png || exit 1; fi
 
 # Benchmarks report; they never fail on speed.
-bench: bench-encode bench-ann bench-snn bench-stdp bench-convert
+bench: bench-encode bench-ann bench-snn bench-stdp bench-convert bench-scaling
 
 build/bench/%: tests/bench/%.c build/libspikebridge.a
 	@mkdir -p $(dir $@)
