@@ -120,6 +120,7 @@ static sb_status run_job(const par_ctx *par, int verb, int argc, char **argv, ch
     sb_log_init(par->rank, strcmp(level, "quiet") == 0   ? SB_LOG_QUIET
                            : strcmp(level, "debug") == 0 ? SB_LOG_DEBUG
                                                          : SB_LOG_INFO);
+    sb_blas_core_report();
     const sb_task *task = sb_task_find(task_name);
     if (!task) {
         st = sb_fail(SB_ECONFIG, "%s: task '%s' is not available in this version",
@@ -177,6 +178,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    if (execute)
+        sb_blas_core_fix(argv);
     par_ctx par;
     sb_status st = par_init(&argc, &argv, &par);
     if (st) {

@@ -125,6 +125,17 @@ char *sb_strdup(const char *s);
 /* Reads a whole (small) file into a NUL-terminated buffer. */
 sb_status sb_read_text_file(const char *path, char **text, size_t *len);
 
+/* ------------------------------------------------------------------ BLAS kernels */
+
+/* The OpenBLAS core type worth asking for on a CPU with these features when
+ * the library chose `core` by itself, or NULL when its choice is fine. */
+const char *sb_blas_better_core(const char *core, int avx512f, int avx2);
+/* Before MPI starts: re-executes the program with OPENBLAS_CORETYPE set
+ * when OpenBLAS picked pre-AVX2 kernels on a newer CPU (returns otherwise). */
+void sb_blas_core_fix(char **argv);
+/* After logging starts: says whether the program restarted, and why. */
+void sb_blas_core_report(void);
+
 /* ------------------------------------------------------------------ random */
 
 /* Every random stream is identified by what it belongs to, never by the

@@ -21,6 +21,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: ann_bench ARCH BATCH SECONDS\n");
         return 2;
     }
+    sb_blas_core_fix(argv); /* measure what `spikebridge run` would run */
     int batch = atoi(argv[2]);
     double seconds = atof(argv[3]);
     sb_view view;
