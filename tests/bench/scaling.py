@@ -11,6 +11,11 @@ one run, for the three kinds of parallel work:
            t(fewest) / t(P)
   ensemble ENS_MEMBERS cnn-vgg-s members (jobs/cnn_ensemble.ini) on
            ENS_TRAIN images for one epoch: wall time of the whole run
+  stdp     the Diehl & Cook network (task stdp-mnist) at STDP_N excitatory
+           neurons split across the ranks (model-parallel): milliseconds
+           per training, labelling and test image over STDP_IMAGES images
+           of each phase, and the full job's projected training time; the
+           two accuracies must be the same on every rank count
 
 Reads the result files with `spikebridge info`, so it needs no h5py (the
 lent 16-core machine has none). Never fails on speed; fails when a run
@@ -18,7 +23,8 @@ fails or the spike counts differ.
 
 Environment: NP_LIST ("1 2"; "1 2 4 8 16" on a 16-core machine), SIM_N
 (256000), SIM_N_PER_RANK (64000), RUNS (3: medians), ENS_MEMBERS (the
-largest rank count), ENS_TRAIN (3000), MPIRUN ("mpirun").
+largest rank count), ENS_TRAIN (3000), STDP_N (1600; 0 skips the part),
+STDP_IMAGES (100), MPIRUN ("mpirun").
 """
 import os
 import re
@@ -67,6 +73,32 @@ def sim_median(np_, n, runs, tmp):
     return statistics.median(times), spikes.pop()
 
 
+def stdp_part(nps, n, images, tmp):
+    ini = f"jobs/stdp_mnist_{n}.ini"
+    if not os.path.exists(ini):
+        ini = "jobs/stdp_mnist_100.ini"
+    epochs = int(re.search(r"^epochs\s*=\s*(\d+)", open(ini).read(), re.M).group(1))
+    print(f"\n## stdp: Diehl & Cook, {n} excitatory neurons split across the ranks, {images} images per phase "
+          f"(ms per image; projected full run: {epochs} x 60 000 training + 60 000 labelling + 10 000 test images)")
+    print("| ranks | train ms | label ms | test ms | train speed-up | efficiency | projected full run |\n"
+          "|---|---|---|---|---|---|---|")
+    base, acc0 = None, None
+    for p in nps:
+        _, a = run(p, [ini, f"stdp.neurons={n}", "stdp.epochs=1", f"data.train={images}",
+                       f"stdp.label_images={images}", f"data.test={images}", "stdp.checkpoint_every=0"],
+                   tmp, f"stdp_{n}_{p}")
+        ms = [float(a[f"{ph}_ms_per_image"]) for ph in ("train", "label", "test")]
+        acc = (a["accuracy_mean_rate"], a["accuracy_proportion"])
+        acc0 = acc0 or acc
+        if acc != acc0:
+            sys.exit(f"bench-scaling: stdp {n} on {p} ranks: accuracies {acc}, on {nps[0]} ranks {acc0}")
+        base = base or (ms[0], p)
+        sp = base[0] / ms[0]
+        hours = (epochs * 60000 * ms[0] + 60000 * ms[1] + 10000 * ms[2]) / 3.6e6
+        print(f"| {p} | {ms[0]:.2f} | {ms[1]:.2f} | {ms[2]:.2f} | {sp:.2f} | {sp * base[1] / p:.2f} | {hours:.2f} h |",
+              flush=True)
+
+
 def main():
     nps = [int(x) for x in os.environ.get("NP_LIST", "1 2").split()]
     n = int(os.environ.get("SIM_N", "256000"))
@@ -74,9 +106,13 @@ def main():
     runs = int(os.environ.get("RUNS", "3"))
     members = int(os.environ.get("ENS_MEMBERS", str(max(nps))))
     train = int(os.environ.get("ENS_TRAIN", "3000"))
+    stdp_n = int(os.environ.get("STDP_N", "1600"))
+    stdp_images = int(os.environ.get("STDP_IMAGES", "100"))
     host = os.uname().nodename
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    print(f"# bench-scaling on {host}, {os.cpu_count()} CPUs, commit {commit or '?'}, "
+    # the binary's own version: the working tree may travel without .git
+    commit = subprocess.run(["bin/spikebridge", "version"], capture_output=True, text=True).stdout.split()[-1]
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"# bench-scaling on {host}, {os.cpu_count()} CPUs ({cpu}), build {commit}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}; OMP_NUM_THREADS=1, medians of {runs}")
     with tempfile.TemporaryDirectory(prefix="sbscale.") as tmp:
         print(f"\n## strong: CUBA, {n} neurons, simulation seconds for 1 s of biological time")
@@ -105,6 +141,8 @@ def main():
             base = base or (wall, p)
             sp = base[0] / wall
             print(f"| {p} | {wall:.1f} | {sp:.2f} | {sp * base[1] / p:.2f} |", flush=True)
+        if stdp_n > 0:
+            stdp_part(nps, stdp_n, stdp_images, tmp)
 
 
 if __name__ == "__main__":
