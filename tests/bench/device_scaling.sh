@@ -11,7 +11,8 @@
 #     libc6 and libgcc-s1, plus openmpi-bin and openmpi-common
 #   for f in data/mnist/*; do gzip -9c $f > .dev/mnist/${f##*/}.gz; done
 # Run there (with `.dev` and `bin` carried): sh tests/bench/device_scaling.sh
-# Writes scaling.md and cpu.txt into $OUT (or runs/).
+# Writes scaling.md and cpu.txt into $OUT (or runs/). The binary restarts
+# itself with OPENBLAS_CORETYPE where OpenBLAS picks slow kernels (src/core/blas_core.c).
 set -eu
 R=/tmp/sbroot
 DEST=${OUT:-runs}
@@ -28,7 +29,8 @@ export OPAL_PREFIX=$R/usr PATH="$R/usr/bin:$PATH"
 export OMPI_MCA_btl='^uct,openib,ofi' OMPI_MCA_mtl='^ofi' OMPI_MCA_pml='^ucx' \
        OMPI_MCA_osc='^ucx,pt2pt' OMPI_MCA_btl_base_warn_component_unused=0
 
-{ nproc; grep -m1 'model name' /proc/cpuinfo; free -g | head -2; } > "$DEST/cpu.txt"
+# lscpu: cores against hardware threads decides what 16 ranks can give
+{ nproc; lscpu 2>/dev/null || grep -m1 'model name' /proc/cpuinfo; free -g | head -2; } > "$DEST/cpu.txt"
 cat "$DEST/cpu.txt"
 MPIRUN=mpirun.openmpi NP_LIST="${NP_LIST:-1 2 4 8 16}" SIM_N="${SIM_N:-1024000}" \
   SIM_N_PER_RANK="${SIM_N_PER_RANK:-64000}" RUNS="${RUNS:-2}" ENS_TRAIN="${ENS_TRAIN:-2000}" \
