@@ -32,7 +32,7 @@ export OMPI_MCA_btl='^uct,openib,ofi' OMPI_MCA_mtl='^ofi' OMPI_MCA_pml='^ucx' \
 # lscpu: cores against hardware threads decides what 16 ranks can give
 { nproc; lscpu 2>/dev/null || grep -m1 'model name' /proc/cpuinfo; free -g | head -2; } > "$DEST/cpu.txt"
 cat "$DEST/cpu.txt"
-MPIRUN=mpirun.openmpi NP_LIST="${NP_LIST:-1 2 4 8 16}" SIM_N="${SIM_N:-1024000}" \
-  SIM_N_PER_RANK="${SIM_N_PER_RANK:-64000}" RUNS="${RUNS:-2}" ENS_TRAIN="${ENS_TRAIN:-2000}" \
+MPIRUN=mpirun.openmpi NP_LIST="${NP_LIST:-1 2 4 8 16}" SIM_N="${SIM_N:-256000 1024000}" \
+  SIM_N_PER_RANK="${SIM_N_PER_RANK:-64000}" RUNS="${RUNS:-2}" ENS_TRAIN="${ENS_TRAIN:-500}" \
   STDP_N="${STDP_N:-6400}" STDP_IMAGES="${STDP_IMAGES:-100}" PYTHONUNBUFFERED=1 \
   python3 tests/bench/scaling.py | tee "$DEST/scaling.md"

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """make bench-scaling: how SpikeBridge's run time scales with MPI ranks, in
-one run, for the three kinds of parallel work:
+one run, for the four kinds of parallel work:
 
   strong   the CUBA benchmark network (jobs/bench/cuba.ini, 80 synapses per
-           neuron) at SIM_N neurons on each rank count: simulation seconds,
+           neuron) at each of the SIM_N sizes on each rank count: simulation
+           seconds, the bandwidth the neuron update needs at that speed,
            speed-up and efficiency against the fewest ranks; the spike count
            must be the same on every rank count (the network and its spikes
            do not depend on the decomposition)
@@ -22,7 +23,7 @@ lent 16-core machine has none). Never fails on speed; fails when a run
 fails or the spike counts differ.
 
 Environment: NP_LIST ("1 2"; "1 2 4 8 16" on a 16-core machine), SIM_N
-(256000), SIM_N_PER_RANK (64000), RUNS (3: medians), ENS_MEMBERS (the
+("256000"; a list gives one strong table each), SIM_N_PER_RANK (64000), RUNS (3: medians), ENS_MEMBERS (the
 largest rank count), ENS_TRAIN (3000), STDP_N (1600; 0 skips the part),
 STDP_IMAGES (100), MPIRUN ("mpirun").
 """
@@ -53,6 +54,15 @@ def run(np_, args, tmp, name):
     attrs = dict(re.findall(r"^\s*@(\w+) = (.*)$", info, re.M))
     os.remove(out)
     return wall, attrs
+
+
+# lif_cuba's step reads v, g_e, g_i and the refractory step and writes v
+# (README, "Where the time goes"); 10 000 steps of 0.1 ms make 1 s
+UPDATE_BYTES = 40
+
+
+def update_gbs(n, seconds):
+    return UPDATE_BYTES * n * 10000 / seconds / 1e9
 
 
 def cuba(n):
@@ -101,7 +111,7 @@ def stdp_part(nps, n, images, tmp):
 
 def main():
     nps = [int(x) for x in os.environ.get("NP_LIST", "1 2").split()]
-    n = int(os.environ.get("SIM_N", "256000"))
+    sizes = [int(x) for x in os.environ.get("SIM_N", "256000").split()]
     per_rank = int(os.environ.get("SIM_N_PER_RANK", "64000"))
     runs = int(os.environ.get("RUNS", "3"))
     members = int(os.environ.get("ENS_MEMBERS", str(max(nps))))
@@ -115,23 +125,27 @@ def main():
     print(f"# bench-scaling on {host}, {os.cpu_count()} CPUs ({cpu}), build {commit}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}; OMP_NUM_THREADS=1, medians of {runs}")
     with tempfile.TemporaryDirectory(prefix="sbscale.") as tmp:
-        print(f"\n## strong: CUBA, {n} neurons, simulation seconds for 1 s of biological time")
-        print("| ranks | sim s | speed-up | efficiency | spikes |\n|---|---|---|---|---|")
-        base = None
-        for p in nps:
-            t, s = sim_median(p, n, runs, tmp)
-            base = base or (t, p, s)
-            if s != base[2]:
-                sys.exit(f"bench-scaling: {p} ranks gave {s} spikes, {base[1]} ranks {base[2]}")
-            sp = base[0] / t
-            print(f"| {p} | {t:.3f} | {sp:.2f} | {sp * base[1] / p:.2f} | {s} |", flush=True)
+        for n in sizes:
+            print(f"\n## strong: CUBA, {n} neurons, simulation seconds for 1 s of biological time "
+                  f"(GB/s: the least the neuron update moves, {UPDATE_BYTES} bytes a neuron and step)")
+            print("| ranks | sim s | speed-up | efficiency | spikes | GB/s |\n|---|---|---|---|---|---|")
+            base = None
+            for p in nps:
+                t, s = sim_median(p, n, runs, tmp)
+                base = base or (t, p, s)
+                if s != base[2]:
+                    sys.exit(f"bench-scaling: {p} ranks gave {s} spikes, {base[1]} ranks {base[2]}")
+                sp = base[0] / t
+                print(f"| {p} | {t:.3f} | {sp:.2f} | {sp * base[1] / p:.2f} | {s} | {update_gbs(n, t):.1f} |",
+                      flush=True)
         print(f"\n## weak: CUBA, {per_rank} neurons per rank")
-        print("| ranks | neurons | sim s | efficiency |\n|---|---|---|---|")
+        print("| ranks | neurons | sim s | efficiency | GB/s |\n|---|---|---|---|---|")
         base = None
         for p in nps:
             t, _ = sim_median(p, per_rank * p, runs, tmp)
             base = base or t
-            print(f"| {p} | {per_rank * p} | {t:.3f} | {base / t:.2f} |", flush=True)
+            print(f"| {p} | {per_rank * p} | {t:.3f} | {base / t:.2f} | {update_gbs(per_rank * p, t):.1f} |",
+                  flush=True)
         print(f"\n## ensemble: {members} x cnn-vgg-s, {train} training images, 1 epoch (wall seconds, one run)")
         print("| ranks | wall s | speed-up | efficiency |\n|---|---|---|---|")
         base = None
