@@ -1,8 +1,8 @@
 /*
  * OpenBLAS 0.3.21 (Debian 12) does not know recent Intel Xeon models and
- * falls back to its Prescott (SSE3) kernels: 3-5x slower products on CPUs
- * that have AVX-512 (PLATFORM.md section 8; a 16-member ensemble on the lent
- * 16-core Xeon). The library reads OPENBLAS_CORETYPE only when it loads, so
+ * falls back to its Prescott (SSE3) kernels: 2-5x slower products on CPUs
+ * that have AVX-512 (PLATFORM.md section 8), 2.4x slower cnn-vgg-s training
+ * (README). The library reads OPENBLAS_CORETYPE only when it loads, so
  * the program re-executes itself with the variable set, before MPI starts:
  * every rank decides alone, from its own CPU, and ends up in the same place.
  */
