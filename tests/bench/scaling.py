@@ -83,6 +83,46 @@ def sim_median(np_, n, runs, tmp):
     return statistics.median(times), spikes.pop()
 
 
+def speedup(base, t, p):
+    """Speed-up and efficiency of time t on p ranks against base = (time, ranks)."""
+    sp = base[0] / t
+    return f"{sp:.2f} | {sp * base[1] / p:.2f}"
+
+
+def strong_part(nps, n, runs, tmp):
+    print(f"\n## strong: CUBA, {n} neurons, simulation seconds for 1 s of biological time "
+          f"(GB/s: the least the neuron update moves, {UPDATE_BYTES} bytes a neuron and step)")
+    print("| ranks | sim s | speed-up | efficiency | spikes | GB/s |\n|---|---|---|---|---|---|")
+    base = None
+    for p in nps:
+        t, s = sim_median(p, n, runs, tmp)
+        base = base or (t, p, s)
+        if s != base[2]:
+            sys.exit(f"bench-scaling: {p} ranks gave {s} spikes, {base[1]} ranks {base[2]}")
+        print(f"| {p} | {t:.3f} | {speedup(base, t, p)} | {s} | {update_gbs(n, t):.1f} |", flush=True)
+
+
+def weak_part(nps, per_rank, runs, tmp):
+    print(f"\n## weak: CUBA, {per_rank} neurons per rank")
+    print("| ranks | neurons | sim s | efficiency | GB/s |\n|---|---|---|---|---|")
+    base = None
+    for p in nps:
+        t, _ = sim_median(p, per_rank * p, runs, tmp)
+        base = base or t
+        print(f"| {p} | {per_rank * p} | {t:.3f} | {base / t:.2f} | {update_gbs(per_rank * p, t):.1f} |", flush=True)
+
+
+def ensemble_part(nps, members, train, tmp):
+    print(f"\n## ensemble: {members} x cnn-vgg-s, {train} training images, 1 epoch (wall seconds, one run)")
+    print("| ranks | wall s | speed-up | efficiency |\n|---|---|---|---|")
+    base = None
+    for p in nps:
+        wall, _ = run(p, ["jobs/cnn_ensemble.ini", f"ensemble.members=cnn-vgg-s*{members}",
+                          f"data.train={train}", "data.test=1000", "train.epochs=1"], tmp, f"ens_{p}")
+        base = base or (wall, p)
+        print(f"| {p} | {wall:.1f} | {speedup(base, wall, p)} |", flush=True)
+
+
 def stdp_part(nps, n, images, tmp):
     ini = f"jobs/stdp_mnist_{n}.ini"
     if not os.path.exists(ini):
@@ -103,9 +143,8 @@ def stdp_part(nps, n, images, tmp):
         if acc != acc0:
             sys.exit(f"bench-scaling: stdp {n} on {p} ranks: accuracies {acc}, on {nps[0]} ranks {acc0}")
         base = base or (ms[0], p)
-        sp = base[0] / ms[0]
         hours = (epochs * 60000 * ms[0] + 60000 * ms[1] + 10000 * ms[2]) / 3.6e6
-        print(f"| {p} | {ms[0]:.2f} | {ms[1]:.2f} | {ms[2]:.2f} | {sp:.2f} | {sp * base[1] / p:.2f} | {hours:.2f} h |",
+        print(f"| {p} | {ms[0]:.2f} | {ms[1]:.2f} | {ms[2]:.2f} | {speedup(base, ms[0], p)} | {hours:.2f} h |",
               flush=True)
 
 
@@ -126,35 +165,9 @@ def main():
           f"{time.strftime('%Y-%m-%d %H:%M')}; OMP_NUM_THREADS=1, medians of {runs}")
     with tempfile.TemporaryDirectory(prefix="sbscale.") as tmp:
         for n in sizes:
-            print(f"\n## strong: CUBA, {n} neurons, simulation seconds for 1 s of biological time "
-                  f"(GB/s: the least the neuron update moves, {UPDATE_BYTES} bytes a neuron and step)")
-            print("| ranks | sim s | speed-up | efficiency | spikes | GB/s |\n|---|---|---|---|---|---|")
-            base = None
-            for p in nps:
-                t, s = sim_median(p, n, runs, tmp)
-                base = base or (t, p, s)
-                if s != base[2]:
-                    sys.exit(f"bench-scaling: {p} ranks gave {s} spikes, {base[1]} ranks {base[2]}")
-                sp = base[0] / t
-                print(f"| {p} | {t:.3f} | {sp:.2f} | {sp * base[1] / p:.2f} | {s} | {update_gbs(n, t):.1f} |",
-                      flush=True)
-        print(f"\n## weak: CUBA, {per_rank} neurons per rank")
-        print("| ranks | neurons | sim s | efficiency | GB/s |\n|---|---|---|---|---|")
-        base = None
-        for p in nps:
-            t, _ = sim_median(p, per_rank * p, runs, tmp)
-            base = base or t
-            print(f"| {p} | {per_rank * p} | {t:.3f} | {base / t:.2f} | {update_gbs(per_rank * p, t):.1f} |",
-                  flush=True)
-        print(f"\n## ensemble: {members} x cnn-vgg-s, {train} training images, 1 epoch (wall seconds, one run)")
-        print("| ranks | wall s | speed-up | efficiency |\n|---|---|---|---|")
-        base = None
-        for p in nps:
-            wall, _ = run(p, ["jobs/cnn_ensemble.ini", f"ensemble.members=cnn-vgg-s*{members}",
-                              f"data.train={train}", "data.test=1000", "train.epochs=1"], tmp, f"ens_{p}")
-            base = base or (wall, p)
-            sp = base[0] / wall
-            print(f"| {p} | {wall:.1f} | {sp:.2f} | {sp * base[1] / p:.2f} |", flush=True)
+            strong_part(nps, n, runs, tmp)
+        weak_part(nps, per_rank, runs, tmp)
+        ensemble_part(nps, members, train, tmp)
         if stdp_n > 0:
             stdp_part(nps, stdp_n, stdp_images, tmp)
 
