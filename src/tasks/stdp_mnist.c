@@ -139,7 +139,7 @@ static sb_status build(const sb_job *job, const recipe *r, snn_net **net)
              "[job]\ntask = simulate\nseed = %lld\n[simulate]\ndt = %.17g\n"
              "[stimulus.input]\n%s\nn = %d\n"
              "[population.exc]\nmodel = lif_coba\nmethod = %s\nn = %d\nv_rest = -65\nv_reset = -65\nv_th = -72\n"
-             "tau_m = 100\ntau_e = 1\ntau_i = 2\nt_ref = 5\nt_lockout = %.17g\ne_exc = 0\ne_inh = -100\n"
+             "tau_m = 100\ntau_e = 1\ntau_i = 2\nt_ref = %.17g\nt_lockout = %.17g\ne_exc = 0\ne_inh = -100\n"
              "theta_plus = 0.05\ntau_theta = 1e7\ntheta_init = 20\nv_init = -105\n"
              "[population.inh]\nmodel = lif_coba\nmethod = %s\nn = %d\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
              "tau_m = 10\ntau_e = 1\ntau_i = 2\nt_ref = 2\ne_exc = 0\ne_inh = -85\nv_init = -100\n"
@@ -151,7 +151,8 @@ static sb_status build(const sb_job *job, const recipe *r, snn_net **net)
              "[projection.inh_exc]\npre = inh\npost = exc\nrule = all_but_self\ntarget = inh\n"
              "weight = 17\n",
              sb_cfg_int(job->cfg, "job", "seed"), r->dt, source, r->inputs, method, r->neurons,
-             sb_cfg_real(job->cfg, "stdp", "t_lockout"), method, r->neurons,
+             sb_cfg_real(job->cfg, "stdp", "t_ref"), sb_cfg_real(job->cfg, "stdp", "t_lockout"),
+             method, r->neurons,
              r->rule,
              sb_cfg_real(job->cfg, "stdp", "nu_pre"), sb_cfg_real(job->cfg, "stdp", "nu_post"),
              sb_cfg_real(job->cfg, "stdp", "x_tar"), sb_cfg_real(job->cfg, "stdp", "mu"),
