@@ -195,26 +195,31 @@ static void test_coba_euler(void)
 /* t_lockout: a neuron driven above threshold (v relaxes towards -40 mV, 12
  * mV above it) reaches threshold 14.7 ms after each reset (2 ms refractory
  * + 20 ln(25/12) ms), so without a lockout it fires every 16.7 ms; with a
- * 20 ms lockout every 20 ms, from its first spike at 14.7 ms: 50 in 1 s. */
+ * 20 ms lockout every 20 ms, from its first spike at 14.7 ms: 50 in 1 s.
+ * Brian 1's refractoriness for a string reset (the Diehl & Cook authors'
+ * excitatory cells) holds nothing and only suppresses spikes: with t_ref = 0
+ * and a 16 ms lockout v is above threshold again after 14.7 ms and fires as
+ * the lockout ends, every 16 ms: 62 (15 + 16 k <= 1000). */
 static void test_coba_lockout(void)
 {
     const char *text = JOB "[population.P]\nmodel = lif_coba\nn = 1\nv_rest = -40\nv_reset = -65\n"
-                           "v_init = -65\nv_th = -52\ntau_m = 20\nt_ref = 2\nt_lockout = %s\n";
+                           "v_init = -65\nv_th = -52\ntau_m = 20\nt_ref = %s\nt_lockout = %s\n";
     char buf[512];
-    uint64_t n[2];
-    const char *lock[2] = {"0", "20"};
-    for (int k = 0; k < 2; k++) {
-        snprintf(buf, sizeof buf, text, lock[k]);
+    uint64_t n[3];
+    const char *ref[3] = {"2", "2", "0"}, *lock[3] = {"0", "20", "16"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(buf, sizeof buf, text, ref[k], lock[k]);
         snn_net *net = build(buf);
         CU_ASSERT_PTR_NOT_NULL_FATAL(net);
         CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 10000), SB_OK);
         n[k] = snn_net_spike_count(net, 0);
         snn_net_free(net);
     }
-    printf("\n    spikes in 1 s: %llu without lockout, %llu with 20 ms", (unsigned long long)n[0],
-           (unsigned long long)n[1]);
+    printf("\n    spikes in 1 s: %llu without lockout, %llu with 20 ms, %llu with 16 ms and no hold",
+           (unsigned long long)n[0], (unsigned long long)n[1], (unsigned long long)n[2]);
     CU_ASSERT_EQUAL(n[0], 60); /* 14.7 + 16.7 k <= 1000 */
     CU_ASSERT_EQUAL(n[1], 50);
+    CU_ASSERT_EQUAL(n[2], 62);
 }
 
 /* A silent stretch jumped by snn_net_idle ends where stepping it ends:
