@@ -66,19 +66,20 @@ with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
     assert d > 0.05, 'power_law learned the triplet rule weights (max diff %g)' % d
 " "$TMP/pl1.h5" "$TMP/r1.h5" || fail "power_law: rule attribute or weights"
 
-# stdp.t_ref = 0 with stdp.t_lockout = 5 (Brian 1's refractoriness in the
-# authors' code: spikes suppressed for 5 ms, v not held) reaches the
-# network: the same on 1 and 2 ranks, and not the default's weights.
+# stdp.t_ref = 5 with stdp.t_lockout = 0 (v held for 5 ms after a spike,
+# instead of the default's spikes suppressed for 5 ms with v free, as in
+# Brian 1 for the authors' code) reaches the network: the same on 1 and 2
+# ranks, and not the default's weights.
 for np in 1 2; do
-    mpirun -np $np $SB run $job stdp.t_ref=0 stdp.t_lockout=5 job.output="$TMP/b$np.h5" > "$TMP/b.log" 2>&1 || { cat "$TMP/b.log"; fail "t_ref=0 np=$np"; }
+    mpirun -np $np $SB run $job stdp.t_ref=5 stdp.t_lockout=0 job.output="$TMP/b$np.h5" > "$TMP/b.log" 2>&1 || { cat "$TMP/b.log"; fail "t_ref=5 np=$np"; }
 done
-$PY tests/integration/same_datasets.py "$TMP/b1.h5" "$TMP/b2.h5" $names || fail "t_ref=0: np=2 differs from np=1"
+$PY tests/integration/same_datasets.py "$TMP/b1.h5" "$TMP/b2.h5" $names || fail "t_ref=5: np=2 differs from np=1"
 $PY -c "
 import h5py, sys, numpy as np
 with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
     d = np.abs(f['stdp/weights'][:] - g['stdp/weights'][:]).max()
-    assert d > 0.01, 't_ref=0 learned the default weights (max diff %g)' % d
-" "$TMP/b1.h5" "$TMP/r1.h5" || fail "t_ref=0: weights"
+    assert d > 0.01, 't_ref=5 learned the default weights (max diff %g)' % d
+" "$TMP/b1.h5" "$TMP/r1.h5" || fail "t_ref=5: weights"
 
 # Timed inputs (input.encoder = latency, integrate): every rank encodes each
 # image itself, so the results are again the same on 1, 2 and 3 ranks; a
