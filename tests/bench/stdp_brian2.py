@@ -18,9 +18,10 @@ adaptive threshold (fire when v > theta - 72 mV); N inhibitory ones; input ->
 excitatory all-to-all, plastic (Diehl & Cook rule), delays U(0, 10) ms;
 excitatory -> inhibitory one-to-one (10.4 on ge); inhibitory -> every other
 excitatory (17 on gi).  Conductances dimensionless, in units of the leak
-conductance, as in the authors' code.  dt = 0.5 ms.  v is frozen while
-refractory (SpikeBridge's lif_coba does the same); conductances and theta
-keep decaying.  Integration: exponential Euler (exact for ge, gi, theta),
+conductance, as in the authors' code.  dt = 0.5 ms.  An excitatory
+neuron cannot fire for 5 ms after a spike while v moves on (the paper, and
+Brian 1 running the authors' code; SpikeBridge's default); an inhibitory
+neuron's v is held for 2 ms; conductances and theta keep decaying.  Integration: exponential Euler (exact for ge, gi, theta),
 as SpikeBridge's lif_coba.
 
 Modes
@@ -114,7 +115,7 @@ def build(N, standalone, rates, rates_ns=None):
         nu_pre=1e-4, nu_post=1e-2, wmax=1.0, w_ee=10.4, w_ie=17.0, norm=78.0)
     P = PoissonGroup(784, rates=rates, namespace=rates_ns, name='inp')
     eqs_e = '''
-    dv/dt = ((v_rest_e - v) + ge*(E_exc - v) + gi*(E_inh_e - v))/tau_m_e : volt (unless refractory)
+    dv/dt = ((v_rest_e - v) + ge*(E_exc - v) + gi*(E_inh_e - v))/tau_m_e : volt
     dge/dt = -ge/tau_ge : 1
     dgi/dt = -gi/tau_gi : 1
     dtheta/dt = -theta/tau_theta : volt
