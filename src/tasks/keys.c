@@ -173,10 +173,10 @@ const sb_key_spec sb_job_keys[] = {
      "stdp-mnist: integration of the neurons (population.*.method)"},
     {"stdp", "t_ref", SB_KEY_REAL, "0", 0, 1e6, NULL, "ms",
      "stdp-mnist: excitatory neurons' v held at v_reset this long after a spike (population.*.t_ref; "
-     "the paper and the authors' Brian 1 code hold nothing)"},
+     "nothing is held as Brian 1 ran the authors' code)"},
     {"stdp", "t_lockout", SB_KEY_REAL, "5", 0, 1e6, NULL, "ms",
-     "stdp-mnist: excitatory neurons fire at most once in this long, the refractory period of the paper "
-     "and of Brian 1 (population.*.t_lockout)"},
+     "stdp-mnist: excitatory neurons fire at most once in this long, their 5 ms refractory period "
+     "as Brian 1 ran the authors' code (population.*.t_lockout)"},
     {"stdp", "nu_pre", SB_KEY_REAL, "0.0001", 0, 1, NULL, "", "stdp-mnist: depression rate of the rule"},
     {"stdp", "nu_post", SB_KEY_REAL, "0.01", 0, 1, NULL, "", "stdp-mnist: potentiation rate of the rule (power_law: eta)"},
     {"stdp", "rule", SB_KEY_CHOICE, "diehl_cook", ANY, "diehl_cook|power_law", "",

@@ -19,8 +19,8 @@ excitatory all-to-all, plastic (Diehl & Cook rule), delays U(0, 10) ms;
 excitatory -> inhibitory one-to-one (10.4 on ge); inhibitory -> every other
 excitatory (17 on gi).  Conductances dimensionless, in units of the leak
 conductance, as in the authors' code.  dt = 0.5 ms.  An excitatory
-neuron cannot fire for 5 ms after a spike while v moves on (the paper, and
-Brian 1 running the authors' code; SpikeBridge's default); an inhibitory
+neuron cannot fire for 5 ms after a spike while v moves on (as Brian 1
+ran the authors' code; SpikeBridge's default); an inhibitory
 neuron's v is held for 2 ms; conductances and theta keep decaying.  Integration: exponential Euler (exact for ge, gi, theta),
 as SpikeBridge's lif_coba.
 
