@@ -20,9 +20,9 @@ excitatory -> inhibitory one-to-one (10.4 on ge); inhibitory -> every other
 excitatory (17 on gi).  Conductances dimensionless, in units of the leak
 conductance, as in the authors' code.  dt = 0.5 ms.  An excitatory
 neuron cannot fire for 5 ms after a spike while v moves on (as Brian 1
-ran the authors' code; SpikeBridge's default); an inhibitory
-neuron's v is held for 2 ms; conductances and theta keep decaying.  Integration: exponential Euler (exact for ge, gi, theta),
-as SpikeBridge's lif_coba.
+ran the authors' code; SpikeBridge's default); an inhibitory neuron's v is
+held for 2 ms; conductances and theta keep decaying.  Integration:
+exponential Euler (exact for ge, gi, theta), as SpikeBridge's lif_coba.
 
 Modes
 -----
