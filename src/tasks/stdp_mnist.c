@@ -19,9 +19,10 @@
  *               images; each neuron takes the class with its highest mean
  *               response
  *   evaluation  the frozen network on data.test images, classified by the
- *               class whose neurons fire most on average ("mean rate"), and
- *               by responses weighted with each neuron's class profile
- *               ("proportion"), the two schemes of the authors' code
+ *               class whose neurons fire most on average ("mean rate", the
+ *               vote of the authors' evaluation script), and by responses
+ *               weighted with each neuron's class profile ("proportion", as
+ *               a Brian2 port of their code adds it)
  *
  * Inputs (input.encoder): the authors' Poisson rates, or precisely timed
  * spikes from an encoder of src/data/encode.c laid over the presentation
