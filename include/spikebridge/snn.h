@@ -273,6 +273,13 @@ struct snn_plasticity {
     snn_plast_params p;
     double dt;
     int frozen;             /* 1: weights do not change */
+    /* 1: a step's postsynaptic spikes act before its arrivals and see the
+     * presynaptic traces as they were at the end of the step before, so an
+     * input arriving with a spike (too late to have caused it) is not
+     * counted as its cause, and the arrival then sees the spike's post
+     * traces (Brian 1's C STDP, which the Diehl & Cook code ran); 0:
+     * arrivals first, then the spikes (Brian2's order) */
+    int spikes_first;
     /* per synapse: presynaptic trace after its last event (NULL for rules
      * without pre_value), and that step (SNN_NEVER before the first) */
     float *pre;

@@ -240,9 +240,8 @@ static void deliver(snn_net *net, int t, const uint64_t *keys, size_t n, int64_t
     }
 }
 
-/* Plastic arrivals of step n, then the postsynaptic side of this step's
- * spikes, for thread t's targets. */
-static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
+/* Plastic arrivals of step n, for thread t's targets. */
+static void plast_arrivals(snn_net *net, int t, int64_t n)
 {
     const int S = net->nslots;
     for (int pi = 0; pi < net->nproj; pi++) {
@@ -270,11 +269,18 @@ static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
         }
         q->n = 0;
     }
+}
+
+/* The postsynaptic side of step n's spikes, for thread t's targets, on the
+ * projections whose rule acts on spikes before arrivals (first = 1) or
+ * after them (first = 0). */
+static void plast_post(snn_net *net, int t, int64_t n, const uint32_t *spk, int first)
+{
     for (int p = 0; p < net->npops; p++) {
         size_t c = net->tcount[t][p];
         for (int pi = 0; pi < net->nproj; pi++) {
             snn_proj *pr = &net->proj[pi];
-            if (!pr->plast || pr->post != p)
+            if (!pr->plast || pr->post != p || pr->plast->spikes_first != first)
                 continue;
             for (size_t x = 0; x < c; x++) {
                 size_t k = spk[x];
@@ -285,6 +291,15 @@ static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
         }
         spk += c;
     }
+}
+
+/* The plasticity of step n: snn_plasticity.spikes_first says on which side
+ * of the step's arrivals a projection's postsynaptic spikes act. */
+static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
+{
+    plast_post(net, t, n, spk, 1);
+    plast_arrivals(net, t, n);
+    plast_post(net, t, n, spk, 0);
 }
 
 static sb_status record_step(snn_net *net, int64_t n)

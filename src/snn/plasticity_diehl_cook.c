@@ -22,7 +22,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
 {
     if (pl->frozen)
         return;
-    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, 1.0, pl->pre_step[s], step);
+    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, 1.0, pl->pre_step[s], step - pl->spikes_first);
     double post2 = snn_plast_trace(pl, SNN_TRACE_POST2, pl->post2[j], pl->post_step[j], step);
     w[s] = snn_plast_clip(w[s] + pl->p.nu_post * pre * post2, &pl->p);
 }

@@ -57,7 +57,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
     const snn_plast_params *p = &pl->p;
     if (pl->frozen)
         return;
-    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step);
+    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step - pl->spikes_first);
     double f = p->mode == SNN_STDP_MULTIPLICATIVE ? p->w_max - w[s] : 1.0;
     w[s] = snn_plast_clip(w[s] + p->a_plus * f * pre, p);
 }

@@ -389,6 +389,7 @@ static sb_status build_plasticity(snn_net *net, snn_proj *pr, const sb_config *c
         return SB_ENOMEM;
     pr->plast = pl;
     pl->rule = snn_rule_find(rule);
+    pl->spikes_first = strcmp(sb_cfg_str(cfg, section, "step_order"), "spikes") == 0;
     pl->dt = net->dt;
     snn_plast_params *p = &pl->p;
     p->tau_pre = sb_cfg_real(cfg, section, "tau_pre");

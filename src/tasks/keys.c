@@ -137,6 +137,9 @@ const sb_key_spec sb_job_keys[] = {
      "number or distribution, rounded to steps; 0 = the next step (normal draws below 0 are 0)"},
     {"projection.*", "plasticity", SB_KEY_CHOICE, "none", ANY, "none|stdp|diehl_cook|power_law", "",
      "learning rule (diehl_cook: the authors' code; power_law: the rule of their paper's text)"},
+    {"projection.*", "step_order", SB_KEY_CHOICE, "arrivals", ANY, "arrivals|spikes", "",
+     "plasticity within a step: arrivals, then the postsynaptic spikes (Brian2); or spikes first, "
+     "seeing the presynaptic traces of the step before (Brian 1's C STDP)"},
     {"projection.*", "w_min", SB_KEY_REAL, "0", -1e9, 1e9, NULL, "", "plastic weights are clipped to [w_min, w_max]"},
     {"projection.*", "w_max", SB_KEY_REAL, "1", -1e9, 1e9, NULL, "", "see w_min"},
     {"projection.*", "tau_pre", SB_KEY_REAL, "20", 1e-6, 1e9, NULL, "ms", "presynaptic trace time constant"},
@@ -177,6 +180,9 @@ const sb_key_spec sb_job_keys[] = {
     {"stdp", "t_lockout", SB_KEY_REAL, "5", 0, 1e6, NULL, "ms",
      "stdp-mnist: excitatory neurons fire at most once in this long, their 5 ms refractory period "
      "as Brian 1 ran the authors' code (population.*.t_lockout)"},
+    {"stdp", "step_order", SB_KEY_CHOICE, "arrivals", ANY, "arrivals|spikes", "",
+     "stdp-mnist: input weight changes within a step: arrivals first, or the excitatory spikes first "
+     "as Brian 1 ran the authors' code (projection.*.step_order)"},
     {"stdp", "nu_pre", SB_KEY_REAL, "0.0001", 0, 1, NULL, "", "stdp-mnist: depression rate of the rule"},
     {"stdp", "nu_post", SB_KEY_REAL, "0.01", 0, 1, NULL, "", "stdp-mnist: potentiation rate of the rule (power_law: eta)"},
     {"stdp", "rule", SB_KEY_CHOICE, "diehl_cook", ANY, "diehl_cook|power_law", "",

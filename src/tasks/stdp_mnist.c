@@ -60,6 +60,7 @@ typedef struct {
     uint64_t ntrain, nlabel, ntest, ckpt_every;
     int label_test;          /* stdp.label_set = test: label with the test images */
     const char *rule;        /* stdp.rule: plasticity of the input weights */
+    const char *step_order;  /* stdp.step_order: its arrivals or spikes first in a step */
     const char *dir;
     sb_encoder_kind encoder; /* input.encoder */
     int inputs;              /* input sources: pixels, or the integrate encoder's neurons */
@@ -81,6 +82,7 @@ static sb_status read_recipe(const sb_job *job, recipe *r)
     r->ckpt_every = (uint64_t)sb_cfg_int(c, "stdp", "checkpoint_every");
     r->dir = sb_cfg_str(c, "data", "dir");
     r->rule = sb_cfg_str(c, "stdp", "rule");
+    r->step_order = sb_cfg_str(c, "stdp", "step_order");
     const char *name = sb_cfg_str(c, "input", "encoder");
     r->encoder = SB_ENC_POISSON;
     for (int k = 0; k < SB_ENC_COUNT_; k++)
@@ -145,7 +147,7 @@ static sb_status build(const sb_job *job, const recipe *r, snn_net **net)
              "[population.inh]\nmodel = lif_coba\nmethod = %s\nn = %d\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
              "tau_m = 10\ntau_e = 1\ntau_i = 2\nt_ref = 2\ne_exc = 0\ne_inh = -85\nv_init = -100\n"
              "[projection.input_exc]\npre = input\npost = exc\nrule = all_to_all\n"
-             "weight = uniform:0.003:0.303\ndelay = uniform:0:10\nplasticity = %s\n"
+             "weight = uniform:0.003:0.303\ndelay = uniform:0:10\nplasticity = %s\nstep_order = %s\n"
              "w_min = 0\nw_max = 1\ntau_pre = 20\ntau_post = 20\ntau_post2 = 40\n"
              "nu_pre = %.17g\nnu_post = %.17g\nx_tar = %.17g\nmu = %.17g\nnormalise = %.17g\n"
              "[projection.exc_inh]\npre = exc\npost = inh\nrule = one_to_one\nweight = 10.4\n"
@@ -154,7 +156,7 @@ static sb_status build(const sb_job *job, const recipe *r, snn_net **net)
              sb_cfg_int(job->cfg, "job", "seed"), r->dt, source, r->inputs, method, r->neurons,
              sb_cfg_real(job->cfg, "stdp", "t_ref"), sb_cfg_real(job->cfg, "stdp", "t_lockout"),
              method, r->neurons,
-             r->rule,
+             r->rule, r->step_order,
              sb_cfg_real(job->cfg, "stdp", "nu_pre"), sb_cfg_real(job->cfg, "stdp", "nu_post"),
              sb_cfg_real(job->cfg, "stdp", "x_tar"), sb_cfg_real(job->cfg, "stdp", "mu"),
              78.0 * r->inputs / PIXELS);
@@ -549,6 +551,7 @@ static sb_status write_output(const sb_job *job, runner *ru, const learned *le, 
     if (!st) st = h5_attr_str(g, "encoder", sb_encoder_name(ru->r->encoder));
     if (!st) st = h5_attr_str(g, "label_set", ru->r->label_test ? "test" : "train");
     if (!st) st = h5_attr_str(g, "rule", ru->r->rule);
+    if (!st) st = h5_attr_str(g, "step_order", ru->r->step_order);
     if (!st) st = h5_attr_i64(g, "inputs", (int64_t)K);
     if (g >= 0)
         H5Gclose(g);

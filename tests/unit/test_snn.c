@@ -433,6 +433,70 @@ static void test_diehl_cook_rule(void)
     CU_ASSERT_DOUBLE_EQUAL(s.w, w, 1e-7);
 }
 
+/* Δw of one plastic synapse (pair STDP: a+ 0.01, a− 0.012, τ 20 ms, dt 0.1
+ * ms) whose one input spike is sent in step `sent`, into a neuron that a
+ * strong static input makes fire once; *fired gets that step. */
+static double step_order_dw(const char *order, int64_t sent, int64_t *fired)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             JOB "[population.P]\nmodel = lif_cuba\nn = 1\nv_rest = -70\nv_reset = -70\n"
+                 "v_th = -50\nt_ref = 1000\n"
+                 "[stimulus.drive]\ntype = spikes\nn = 1\n[stimulus.in]\ntype = spikes\nn = 1\n"
+                 "[projection.d]\npre = drive\npost = P\nrule = all_to_all\nweight = 1000\n"
+                 "[projection.x]\npre = in\npost = P\nrule = all_to_all\nweight = 0.5\n"
+                 "plasticity = stdp\na_plus = 0.01\na_minus = 0.012\nstep_order = %s\n",
+             order);
+    snn_net *net = build(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL_FATAL(snn_net_record_spikes(net, "P"), SB_OK);
+    const uint64_t id = 0;
+    const double t_drive = 2.05, t_in = ((double)sent + 0.5) * 0.1;
+    CU_ASSERT_EQUAL_FATAL(snn_net_set_spikes(net, snn_net_find_source(net, "drive"), &id, &t_drive, 1), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(snn_net_set_spikes(net, snn_net_find_source(net, "in"), &id, &t_in, 1), SB_OK);
+    CU_ASSERT_EQUAL_FATAL(snn_net_run(net, 100), SB_OK);
+    uint64_t key = 0;
+    CU_ASSERT_EQUAL(snn_test_spikes(net, "P", &key, 1), 1);
+    *fired = (int64_t)(key >> 32);
+    double dw = snn_net_proj(net, 1)->w[0] - 0.5;
+    snn_net_free(net);
+    return dw;
+}
+
+/* step_order: an input that arrives in the step of the postsynaptic spike
+ * potentiates by a+ (pre = 1) when arrivals act first, and depresses by a−
+ * (post = 1) when the spike acts first (Brian 1's C STDP); there, an input
+ * of the step before counts as 0 steps old (pre seen as at the end of that
+ * step), while arrivals first see it one step decayed. Later arrivals
+ * depress alike in both orders. */
+static void test_step_order(void)
+{
+    const double ap = 0.01, am = 0.012, d1 = exp(-0.1 / 20);
+    int64_t fired = -1, f;
+    double arr[12], spk[12];
+    int same = -1;
+    for (int k = 0; k < 12; k++) {
+        arr[k] = step_order_dw("arrivals", 18 + k, &f);
+        CU_ASSERT(fired < 0 || f == fired);
+        fired = f;
+        spk[k] = step_order_dw("spikes", 18 + k, &f);
+        CU_ASSERT_EQUAL(f, fired);
+        if (fabs(arr[k] - ap) < 1e-7)
+            same = k;
+    }
+    printf("\n    step_order: the neuron fires in step %lld; same-step input sent in step %d\n",
+           (long long)fired, 18 + same);
+    if (same < 1 || same > 10) {
+        CU_FAIL("no input sent early enough to arrive in the step of the spike");
+        return;
+    }
+    CU_ASSERT_DOUBLE_EQUAL(spk[same], -am, 1e-7);
+    CU_ASSERT_DOUBLE_EQUAL(arr[same - 1], ap * d1, 1e-7);
+    CU_ASSERT_DOUBLE_EQUAL(spk[same - 1], ap, 1e-7);
+    CU_ASSERT_DOUBLE_EQUAL(arr[same + 1], -am * d1, 1e-7);
+    CU_ASSERT_DOUBLE_EQUAL(spk[same + 1], -am * d1, 1e-7);
+}
+
 /* The paper's power-law rule: arrivals only add to the trace; a post spike
  * moves w by η·(x_pre − x_tar)·(w_max − w)^μ, down when the trace is below
  * x_tar, and never past w_max. */
@@ -700,6 +764,7 @@ static void register_suites(void)
     s = CU_add_suite("snn plasticity", NULL, NULL);
     CU_add_test(s, "pair STDP against the closed form", test_stdp_pairs);
     CU_add_test(s, "Diehl & Cook rule", test_diehl_cook_rule);
+    CU_add_test(s, "plasticity step order", test_step_order);
     CU_add_test(s, "power-law rule (Diehl & Cook's paper)", test_power_law_rule);
     s = CU_add_suite("snn network", NULL, NULL);
     CU_add_test(s, "Poisson source rate", test_poisson_rate);
