@@ -180,9 +180,9 @@ const sb_key_spec sb_job_keys[] = {
     {"stdp", "t_lockout", SB_KEY_REAL, "5", 0, 1e6, NULL, "ms",
      "stdp-mnist: excitatory neurons fire at most once in this long, their 5 ms refractory period "
      "as Brian 1 ran the authors' code (population.*.t_lockout)"},
-    {"stdp", "step_order", SB_KEY_CHOICE, "arrivals", ANY, "arrivals|spikes", "",
-     "stdp-mnist: input weight changes within a step: arrivals first, or the excitatory spikes first "
-     "as Brian 1 ran the authors' code (projection.*.step_order)"},
+    {"stdp", "step_order", SB_KEY_CHOICE, "spikes", ANY, "arrivals|spikes", "",
+     "stdp-mnist: input weight changes within a step: the excitatory spikes first, as Brian 1 ran the "
+     "authors' code, or the arrivals first (Brian2's order) (projection.*.step_order)"},
     {"stdp", "nu_pre", SB_KEY_REAL, "0.0001", 0, 1, NULL, "", "stdp-mnist: depression rate of the rule"},
     {"stdp", "nu_post", SB_KEY_REAL, "0.01", 0, 1, NULL, "", "stdp-mnist: potentiation rate of the rule (power_law: eta)"},
     {"stdp", "rule", SB_KEY_CHOICE, "diehl_cook", ANY, "diehl_cook|power_law", "",

@@ -4,8 +4,11 @@
  * (784 Poisson inputs, N conductance-based excitatory neurons with an
  * adaptive threshold, N inhibitory ones, plastic input weights with the
  * Diehl & Cook rule (stdp.rule: their code's triplet rule, or the power-law
- * rule of their paper's text), one-to-one excitation of the inhibitory neurons and
- * lateral inhibition of every other excitatory neuron). What is specific
+ * rule of their paper's text; within a step the excitatory spikes act before
+ * the step's input arrivals and see the input traces of the step before, as
+ * Brian 1's C STDP ran their code: stdp.step_order), one-to-one excitation
+ * of the inhibitory neurons and lateral inhibition of every other
+ * excitatory neuron). What is specific
  * to the experiment lives here:
  *
  *   training    stdp.epochs passes over data.train images, online: the
