@@ -63,7 +63,7 @@ typedef struct {
     uint64_t ntrain, nlabel, ntest, ckpt_every;
     int label_test;          /* stdp.label_set = test: label with the test images */
     const char *rule;        /* stdp.rule: plasticity of the input weights */
-    const char *step_order;  /* stdp.step_order: its arrivals or spikes first in a step */
+    const char *step_order;  /* stdp.step_order: input arrivals or excitatory spikes first */
     const char *dir;
     sb_encoder_kind encoder; /* input.encoder */
     int inputs;              /* input sources: pixels, or the integrate encoder's neurons */
