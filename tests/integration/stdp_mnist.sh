@@ -76,16 +76,23 @@ with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
 " "$1" "$2" "$3" || fail "$4"
 }
 
+# Fails unless /stdp attribute $1 is $2 in file $4 and $3 in file $5: the
+# variant's file names it, the default's names the default.
+attrs_are() {
+    $PY -c "
+import h5py, sys
+k, a, b = sys.argv[1:4]
+with h5py.File(sys.argv[4]) as f, h5py.File(sys.argv[5]) as g:
+    assert f['stdp'].attrs[k] == a and g['stdp'].attrs[k] == b, (f['stdp'].attrs[k], g['stdp'].attrs[k])
+" "$@" || fail "$1: attribute"
+}
+
 # stdp.rule = power_law (the rule of the paper's text): again the same on 1
 # and 3 ranks, the file names the rule, and the weights it learns are not
 # the triplet rule's.
 variant pl "1 3" stdp.rule=power_law
 grep "accuracy" "$TMP/pl.log"
-$PY -c "
-import h5py, sys
-with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
-    assert f['stdp'].attrs['rule'] == 'power_law' and g['stdp'].attrs['rule'] == 'diehl_cook'
-" "$TMP/pl1.h5" "$TMP/r1.h5" || fail "power_law: rule attribute"
+attrs_are rule power_law diehl_cook "$TMP/pl1.h5" "$TMP/r1.h5"
 weights_differ "$TMP/pl1.h5" "$TMP/r1.h5" 0.05 "power_law learned the triplet rule weights"
 
 # stdp.t_ref = 5 with stdp.t_lockout = 0 (v held for 5 ms after a spike,
@@ -102,11 +109,7 @@ weights_differ "$TMP/b1.h5" "$TMP/r1.h5" 0.01 "t_ref=5 learned the default weigh
 # default's weights.
 variant so "1 3" stdp.step_order=arrivals
 weights_differ "$TMP/so1.h5" "$TMP/r1.h5" 0.01 "step_order=arrivals learned the default weights"
-$PY -c "
-import h5py, sys
-with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as g:
-    assert f['stdp'].attrs['step_order'] == 'arrivals' and g['stdp'].attrs['step_order'] == 'spikes'
-" "$TMP/so1.h5" "$TMP/r1.h5" || fail "step_order: attribute"
+attrs_are step_order arrivals spikes "$TMP/so1.h5" "$TMP/r1.h5"
 
 # Timed inputs (input.encoder = latency, integrate): every rank encodes each
 # image itself, so the results are again the same on 1, 2 and 3 ranks; a
