@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis"))
 from idxfile import read_idx  # noqa: E402
+from machine import MPI_ENV, build  # noqa: E402
 
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 MODEL = os.environ.get("MODEL", "runs/cnn_single.h5")
 IMAGES, STEPS, BATCH = (int(os.environ.get(k, d)) for k, d in (("IMAGES", 256), ("STEPS", 100), ("BATCH", 64)))
 
@@ -32,7 +32,7 @@ def spikebridge(threads, tmp):
     cmd = ["bin/spikebridge", "run", "jobs/convert.ini", f"convert.model={MODEL}", f"data.test={IMAGES}",
            f"convert.steps={STEPS}", f"convert.batch={BATCH}", "convert.record_images=0",
            f"job.output={out}", "job.log=quiet"]
-    r = subprocess.run(cmd, env=dict(ENV, OMP_NUM_THREADS=str(threads)), capture_output=True, text=True)
+    r = subprocess.run(cmd, env=dict(MPI_ENV, OMP_NUM_THREADS=str(threads)), capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"bench-convert: {' '.join(cmd)} failed: {r.stderr.strip()[-400:]}")
     with h5py.File(out, "r") as f:
@@ -119,7 +119,7 @@ def main():
     except ImportError:
         have_torch = False
     host = os.uname().nodename
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    commit = build()
     print(f"bench convert: host {host}, {os.cpu_count()} cores, commit {commit}, {MODEL}, "
           f"{IMAGES} test images x {STEPS} steps, batch {BATCH}, 1 rank")
     print(f"{'threads':>7} {'SB img*steps/s':>15} {'torch img*steps/s':>18} {'SB/torch':>9} "

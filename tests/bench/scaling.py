@@ -36,9 +36,9 @@ import sys
 import tempfile
 import time
 
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_hwloc_base_binding_policy="none",
-           OMPI_MCA_btl_vader_single_copy_mechanism="none", OMP_NUM_THREADS="1")
+from machine import MPI_ENV, build, cpu_model
+
+ENV = dict(MPI_ENV, OMP_NUM_THREADS="1")
 
 
 def run(np_, args, tmp, name):
@@ -158,9 +158,8 @@ def main():
     stdp_n = int(os.environ.get("STDP_N", "1600"))
     stdp_images = int(os.environ.get("STDP_IMAGES", "100"))
     host = os.uname().nodename
-    # the binary's own version: the working tree may travel without .git
-    commit = subprocess.run(["bin/spikebridge", "version"], capture_output=True, text=True).stdout.split()[-1]
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    commit = build()
+    cpu = cpu_model()
     print(f"# bench-scaling on {host}, {os.cpu_count()} CPUs ({cpu}), build {commit}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}; OMP_NUM_THREADS=1, medians of {runs}")
     with tempfile.TemporaryDirectory(prefix="sbscale.") as tmp:

@@ -21,10 +21,9 @@ import tempfile
 
 import h5py
 
+from machine import MPI_ENV, build, cpu_model, has_module
+
 PY = "/usr/bin/python3"
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_hwloc_base_binding_policy="none",
-           OMPI_MCA_btl_vader_single_copy_mechanism="none")
 LAYOUTS = [(1, 1), (1, 2), (2, 1)]  # ranks x threads on 2 cores
 
 
@@ -47,7 +46,7 @@ def spikebridge(net, conn, n, ranks, threads, tmp):
         os.remove(out)
     cmd = ["mpirun", "-np", str(ranks), "bin/spikebridge", "run"] + job_args(net, conn, n) + \
           [f"job.output={out}", "job.log=quiet"]
-    r = subprocess.run(cmd, env=dict(ENV, OMP_NUM_THREADS=str(threads)), capture_output=True, text=True)
+    r = subprocess.run(cmd, env=dict(MPI_ENV, OMP_NUM_THREADS=str(threads)), capture_output=True, text=True)
     if r.returncode != 0:
         print(f"# spikebridge failed: {' '.join(cmd)}\n# {r.stderr.strip()}", flush=True)
         return None
@@ -72,12 +71,12 @@ def brian2(net, conn, n, mode, seed):
 
 
 def main():
-    have_brian = subprocess.run([PY, "-c", "import brian2"], capture_output=True).returncode == 0
+    have_brian = has_module(PY, "brian2")
     runs = int(os.environ.get("RUNS", "3"))
     bn = [int(x) for x in env_list("BRIAN_N_LIST", "4000 16000 64000")]
     rt_max = int(os.environ.get("BRIAN_RUNTIME_MAX", "16000"))
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    cpu = cpu_model()
+    commit = build()
     print(f"bench snn: {os.uname().nodename}, {os.cpu_count()} cores, {cpu}; commit {commit}; "
           f"1 s of biological time at dt 0.1 ms; SpikeBridge and Brian2 standalone: median of {runs} "
           f"interleaved runs up to 16000 neurons")

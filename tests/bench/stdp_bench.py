@@ -19,10 +19,9 @@ import tempfile
 
 import h5py
 
+from machine import MPI_ENV, build, cpu_model, has_module
+
 PY = "/usr/bin/python3"
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_hwloc_base_binding_policy="none",
-           OMPI_MCA_btl_vader_single_copy_mechanism="none")
 LAYOUTS = [(1, 1), (1, 2), (2, 1)]  # ranks x threads on 2 cores
 
 
@@ -31,7 +30,7 @@ def spikebridge(n, images, ranks, threads, tmp):
     cmd = ["mpirun", "-np", str(ranks), "bin/spikebridge", "run", "jobs/stdp_mnist_100.ini",
            f"stdp.neurons={n}", "stdp.epochs=1", f"data.train={images}", "stdp.label_images=10",
            "data.test=10", "stdp.checkpoint_every=0", f"job.output={out}", "job.log=quiet"]
-    r = subprocess.run(cmd, env=dict(ENV, OMP_NUM_THREADS=str(threads)), capture_output=True, text=True)
+    r = subprocess.run(cmd, env=dict(MPI_ENV, OMP_NUM_THREADS=str(threads)), capture_output=True, text=True)
     if r.returncode != 0:
         print(f"# spikebridge failed: {' '.join(cmd)}\n# {r.stderr.strip()[-300:]}", flush=True)
         return None
@@ -50,12 +49,12 @@ def brian2(mode, n, images):
 
 
 def main():
-    have_brian = subprocess.run([PY, "-c", "import brian2"], capture_output=True).returncode == 0
+    have_brian = has_module(PY, "brian2")
     images = int(os.environ.get("IMAGES", "1000"))
     rt_images = int(os.environ.get("B2_RT_IMAGES", "10"))
     std_images = int(os.environ.get("B2_STD_IMAGES", "1000"))
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    cpu = cpu_model()
+    commit = build()
     print(f"bench stdp: {os.uname().nodename}, {os.cpu_count()} cores, {cpu}; commit {commit}; "
           f"Diehl & Cook training, dt 0.5 ms, 350 + 150 ms per image; SpikeBridge {images} images, "
           f"Brian2 runtime {rt_images}, standalone {std_images} (the first of the training set)")
