@@ -298,18 +298,19 @@ typedef struct {
     uint64_t images, showings;
 } tally;
 
-/* One phase's pass over ds from image user[U_IMAGE] on; after(i) takes in
- * the response to image i. Checkpoints every stdp.checkpoint_every images
- * and, when a stop is requested, checkpoints and returns SB_EINTERRUPTED. */
+/* One pass over ds from image user[U_IMAGE] on; after(i) takes in the
+ * response to image i. Checkpoints every stdp.checkpoint_every images and,
+ * when a stop is requested, checkpoints and returns SB_EINTERRUPTED. prog
+ * counts the whole phase (all epochs of training, so that its ETA is the
+ * phase's), of which this run showed `before` images in earlier passes. */
 typedef void (*after_image)(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *user);
 
 static sb_status pass(const sb_job *job, runner *ru, const sb_dataset *ds, int64_t *user,
-                      const char *label, int learn, after_image after, tally *shown)
+                      sb_progress *prog, double before, int learn, after_image after,
+                      tally *shown)
 {
     const recipe *r = ru->r;
-    sb_progress prog;
     uint64_t start = (uint64_t)user[U_IMAGE];
-    sb_progress_begin(&prog, label, "images", (double)(ds->n - start), (double)(ds->n - start));
     sb_status st = SB_OK;
     while (!st && (uint64_t)user[U_IMAGE] < ds->n) {
         uint64_t i = (uint64_t)user[U_IMAGE];
@@ -321,17 +322,28 @@ static sb_status pass(const sb_job *job, runner *ru, const sb_dataset *ds, int64
         user[U_IMAGE]++;
         shown->images++;
         shown->showings += (uint64_t)tries;
-        sb_progress_update(&prog, (double)(i + 1 - start));
+        sb_progress_update(prog, before + (double)(i + 1 - start));
         int any = par_any(sb_stop_requested(), job->par->comm);
         int due = r->ckpt_every && (uint64_t)user[U_IMAGE] % r->ckpt_every == 0;
         if (any || due)
             st = snn_net_save(ru->net, ru->ckdir, ru->tag);
         if (!st && any) {
-            sb_info("stdp-mnist: stopped in %s at image %lld; checkpoint in %s", label,
+            sb_info("stdp-mnist: stopped in %s at image %lld; checkpoint in %s", prog->label,
                     (long long)user[U_IMAGE], ru->ckdir);
             st = SB_EINTERRUPTED;
         }
     }
+    return st;
+}
+
+/* Labelling or evaluation: one pass over ds. */
+static sb_status frozen_pass(const sb_job *job, runner *ru, const sb_dataset *ds, int64_t *user,
+                             const char *label, after_image after, tally *shown)
+{
+    double left = (double)(ds->n - (uint64_t)user[U_IMAGE]);
+    sb_progress prog;
+    sb_progress_begin(&prog, label, "images", left, left);
+    sb_status st = pass(job, ru, ds, user, &prog, 0, 0, after, shown);
     if (!st)
         sb_progress_end(&prog);
     return st;
@@ -349,14 +361,27 @@ static sb_status next_phase(runner *ru, int64_t *user, int phase)
 static sb_status train(const sb_job *job, runner *ru, const sb_dataset *ds, int64_t *user,
                        tally *shown)
 {
+    const int epochs = ru->r->epochs;
     freeze(ru, 0);
+    char label[64];
+    snprintf(label, sizeof label, "stdp training, %d epochs", epochs);
+    double left = (double)(epochs - user[U_EPOCH]) * (double)ds->n - (double)user[U_IMAGE];
+    double before = 0;
+    sb_progress prog;
+    sb_progress_begin(&prog, label, "images", left, left);
     sb_status st = SB_OK;
-    for (; !st && user[U_EPOCH] < ru->r->epochs; user[U_EPOCH]++, user[U_IMAGE] = 0) {
-        char label[64];
-        snprintf(label, sizeof label, "stdp train epoch %lld", (long long)user[U_EPOCH] + 1);
-        st = pass(job, ru, ds, user, label, 1, NULL, shown);
+    for (; !st && user[U_EPOCH] < epochs; user[U_EPOCH]++, user[U_IMAGE] = 0) {
+        snprintf(label, sizeof label, "stdp train epoch %lld/%d", (long long)user[U_EPOCH] + 1,
+                 epochs);
+        double start = (double)user[U_IMAGE];
+        st = pass(job, ru, ds, user, &prog, before, 1, NULL, shown);
+        before += (double)ds->n - start;
     }
-    return st ? st : next_phase(ru, user, PH_LABEL);
+    if (st)
+        return st;
+    snprintf(label, sizeof label, "stdp training, %d epochs", epochs);
+    sb_progress_end(&prog);
+    return next_phase(ru, user, PH_LABEL);
 }
 
 /* Labelling: spike counts of each local neuron per class. */
@@ -648,7 +673,7 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
     t0 = sb_now();
     if (!st && user[U_PHASE] == PH_LABEL) {
         freeze(&ru, 1);
-        st = pass(job, &ru, &labelset, user, "stdp labelling", 0, label_image, &shown[1]);
+        st = frozen_pass(job, &ru, &labelset, user, "stdp labelling", label_image, &shown[1]);
         if (!st)
             st = next_phase(&ru, user, PH_TEST);
     }
@@ -669,7 +694,7 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
         if (user[U_IMAGE] == 0) /* the file keeps the spikes of the first test images only */
             snn_net_forget_recorded(net, "exc", 0);
         ru.keep = (uint64_t)user[U_KEEP];
-        st = pass(job, &ru, &testset, user, "stdp evaluation", 0, test_image, &shown[2]);
+        st = frozen_pass(job, &ru, &testset, user, "stdp evaluation", test_image, &shown[2]);
     }
     seconds[2] = sb_now() - t0;
     if (!st) {
