@@ -44,6 +44,14 @@ const char *h5_filename(hid_t obj, char *buf, size_t len)
 
 void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+/* "FILE: cannot ACT NAME (HDF5: ...)": the file an object lives in, found
+ * from the object, so that callers need not carry its name around. */
+static sb_status cannot(hid_t obj, const char *act, const char *name)
+{
+    char fn[256];
+    return h5_fail("%s: cannot %s %s", h5_filename(obj, fn, sizeof fn), act, name);
+}
+
 /* ------------------------------------------------------------------ files */
 
 static int mkdir_parents(const char *path)
@@ -156,18 +164,13 @@ sb_status h5_group(hid_t loc, const char *path, hid_t *group)
         H5Pclose(lcpl);
     }
     H5Eclear2(H5E_DEFAULT);
-    if (*group < 0) {
-        char fn[256];
-        return h5_fail("%s: cannot create group %s", h5_filename(loc, fn, sizeof fn), path);
-    }
-    return SB_OK;
+    return *group < 0 ? cannot(loc, "create group", path) : SB_OK;
 }
 
 sb_status h5_write_rows(hid_t loc, const char *name, hid_t type, int inner_rank,
                         const hsize_t *inner, const void *buf, uint64_t local_rows,
                         MPI_Comm comm)
 {
-    char fn[256]; /* cppcheck-suppress variableScope ; used on two error paths */
     hsize_t dims[8], start[8] = {0}, count[8];
     if (inner_rank < 0 || inner_rank > 7)
         return sb_fail(SB_EINVAL, "h5_write_rows: %s: rank %d unsupported", name, inner_rank + 1);
@@ -190,7 +193,7 @@ sb_status h5_write_rows(hid_t loc, const char *name, hid_t type, int inner_rank,
     H5Pclose(lcpl);
     if (dset < 0) {
         H5Sclose(fspace);
-        return h5_fail("%s: cannot create dataset %s", h5_filename(loc, fn, sizeof fn), name);
+        return cannot(loc, "create dataset", name);
     }
     herr_t err = 0;
     /* A collective write to a dataset of size 0 fails in HDF5 1.10 (address
@@ -212,9 +215,7 @@ sb_status h5_write_rows(hid_t loc, const char *name, hid_t type, int inner_rank,
     }
     H5Dclose(dset);
     H5Sclose(fspace);
-    if (err < 0)
-        return h5_fail("%s: cannot write dataset %s", h5_filename(loc, fn, sizeof fn), name);
-    return SB_OK;
+    return err < 0 ? cannot(loc, "write dataset", name) : SB_OK;
 }
 
 sb_status h5_write_text(hid_t loc, const char *name, const char *text, MPI_Comm comm)
@@ -247,11 +248,7 @@ sb_status h5_write_text(hid_t loc, const char *name, const char *text, MPI_Comm 
     }
     H5Sclose(space);
     H5Tclose(type);
-    if (err < 0) {
-        char fn[256];
-        return h5_fail("%s: cannot write text %s", h5_filename(loc, fn, sizeof fn), name);
-    }
-    return SB_OK;
+    return err < 0 ? cannot(loc, "write text", name) : SB_OK;
 }
 
 /* ------------------------------------------------------------------ attributes */
@@ -266,11 +263,7 @@ static sb_status write_attr(hid_t obj, const char *name, hid_t type, hid_t space
     if (a >= 0)
         H5Aclose(a);
     H5Sclose(space);
-    if (err < 0) {
-        char fn[256];
-        return h5_fail("%s: cannot write attribute %s", h5_filename(obj, fn, sizeof fn), name);
-    }
-    return SB_OK;
+    return err < 0 ? cannot(obj, "write attribute", name) : SB_OK;
 }
 
 sb_status h5_attr_str(hid_t obj, const char *name, const char *value)

@@ -189,6 +189,28 @@ static void test_read_errors_name_the_file(void)
     MPI_Barrier(MPI_COMM_WORLD);
 }
 
+/* Write errors name the file being written (its temporary name: the final
+ * one does not exist yet) and the object. */
+static void test_write_errors_name_the_file(void)
+{
+    const char *path = sb_test_path("write_errors.h5");
+    h5_out f;
+    CU_ASSERT_EQUAL_FATAL(h5_create(&f, path, MPI_COMM_WORLD), SB_OK);
+    uint64_t one = 1;
+    CU_ASSERT_EQUAL(h5_write_rows(f.id, "x", H5T_NATIVE_UINT64, 0, NULL, &one, 1, MPI_COMM_WORLD), SB_OK);
+    CU_ASSERT_EQUAL(h5_write_rows(f.id, "x", H5T_NATIVE_UINT64, 0, NULL, &one, 1, MPI_COMM_WORLD), SB_EHDF5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_last_error(), f.tmp));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_last_error(), ": cannot create dataset x"));
+    hid_t g = -1;
+    CU_ASSERT_EQUAL(h5_group(f.id, "x", &g), SB_EHDF5); /* a dataset, not a group */
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_last_error(), ": cannot create group x"));
+    CU_ASSERT_EQUAL(h5_write_text(f.id, "x", "text", MPI_COMM_WORLD), SB_EHDF5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_last_error(), ": cannot write text x"));
+    h5_discard(&f);
+    CU_ASSERT(!exists(path));
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
 static void register_suites(void)
 {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -201,6 +223,7 @@ static void register_suites(void)
     CU_add_test(s, "2-D row blocks and text", test_rows_and_text);
     CU_add_test(s, "discard leaves no file", test_discard_leaves_nothing);
     CU_add_test(s, "read errors name the file", test_read_errors_name_the_file);
+    CU_add_test(s, "write errors name the file", test_write_errors_name_the_file);
 }
 
 int main(int argc, char **argv) { return sb_test_main(argc, argv, register_suites, 1); }
