@@ -195,6 +195,8 @@ const sb_key_spec sb_job_keys[] = {
      "stdp-mnist: images that label the neurons: train (the paper), or test (the authors' evaluation script)"},
     {"stdp", "checkpoint_every", SB_KEY_INT, "1000", 0, 1e9, NULL, "images",
      "stdp-mnist: checkpoint during training every so many images (0: only at its end and on signals)"},
+    {"stdp", "monitor_every", SB_KEY_INT, "10000", 0, 1e9, NULL, "images",
+     "stdp-mnist: learning curve: label the neurons by each window of so many training images, score the next window by them (/stdp/train_accuracy; 0: off)"},
     {"stdp", "record_images", SB_KEY_INT, "3", 0, 1e6, NULL, "images",
      "stdp-mnist: test images whose excitatory spikes are written (SONATA /spikes/exc)"},
 

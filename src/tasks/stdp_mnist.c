@@ -17,7 +17,9 @@
  *               intensity Hz, then stdp.rest ms of silence (stepped until
  *               the last input has arrived and decayed, then jumped in
  *               closed form: snn_net_idle); fewer than
- *               stdp.min_spikes excitatory spikes → intensity + 1 and again
+ *               stdp.min_spikes excitatory spikes → intensity + 1 and again;
+ *               the learning curve scores every window of
+ *               stdp.monitor_every images by the labels of the one before
  *   labelling   the frozen network (no plasticity, θ fixed) on the training
  *               images; each neuron takes the class with its highest mean
  *               response
@@ -61,6 +63,7 @@ typedef struct {
     int neurons, epochs, min_spikes, record_images;
     double intensity, present, rest, dt;
     uint64_t ntrain, nlabel, ntest, ckpt_every;
+    uint64_t monitor_every;  /* stdp.monitor_every: training images per window of the learning curve */
     int label_test;          /* stdp.label_set = test: label with the test images */
     const char *rule;        /* stdp.rule: plasticity of the input weights */
     const char *step_order;  /* stdp.step_order: input arrivals or excitatory spikes first */
@@ -83,6 +86,7 @@ static sb_status read_recipe(const sb_job *job, recipe *r)
     r->rest = sb_cfg_real(c, "stdp", "rest");
     r->dt = sb_cfg_real(c, "stdp", "dt");
     r->ckpt_every = (uint64_t)sb_cfg_int(c, "stdp", "checkpoint_every");
+    r->monitor_every = (uint64_t)sb_cfg_int(c, "stdp", "monitor_every");
     r->dir = sb_cfg_str(c, "data", "dir");
     r->rule = sb_cfg_str(c, "stdp", "rule");
     r->step_order = sb_cfg_str(c, "stdp", "step_order");
@@ -188,8 +192,11 @@ typedef struct {
     int64_t present_steps, rest_steps;
     uint64_t keep;          /* recorded spikes to keep (first test images) */
     double *resp;           /* per local neuron: mean response per class */
-    int *labels;            /* per local neuron: its class */
+    int64_t *labels;        /* per local neuron: its class */
     double members[CLASSES]; /* neurons per class, all ranks */
+    size_t mon;             /* the learning curve's state in the checkpointed counters */
+    uint64_t windows;       /* training windows of stdp.monitor_every images */
+    double mon_members[CLASSES]; /* neurons per class by the last window's labels */
 } runner;
 
 static int argmax(const double *x, int n)
@@ -289,8 +296,14 @@ enum {
     U_PHASE, U_EPOCH, U_IMAGE, U_RIGHT_MEAN, U_RIGHT_PROP, U_KEEP,
     U_PER,                      /* [CLASSES] labelling images per class */
     U_CONF = U_PER + CLASSES,   /* [CLASSES x CLASSES] true x mean-rate prediction */
-    U_RESP = U_CONF + CLASSES * CLASSES /* then [nlocal x CLASSES], then [ntest x 2] */
+    U_RESP = U_CONF + CLASSES * CLASSES /* then [nlocal x CLASSES], then [ntest x 2], then
+                                           the learning curve's (runner.mon, M_*) */
 };
+/* The learning curve's counters: whether the neurons have labels from a
+ * window yet, the current window's right answers and images per class,
+ * then [nlocal] labels, [nlocal x CLASSES] responses of the current window
+ * and [windows] right answers per window. */
+enum { M_LABELLED, M_RIGHT, M_PER, M_LABELS = M_PER + CLASSES };
 
 /* This run's share of a phase: images, and showings of them (intensity
  * retries included: the cost of an encoder that drives the network weakly). */
@@ -358,11 +371,118 @@ static sb_status next_phase(runner *ru, int64_t *user, int phase)
     return snn_net_save(ru->net, ru->ckdir, ru->tag);
 }
 
+/* Adds the image just shown, of class c, to the images per class and to
+ * each local neuron's spikes per class [nlocal x CLASSES]. */
+static void add_response(const runner *ru, int c, int64_t *per, int64_t *sums)
+{
+    per[c]++;
+    for (size_t k = 0; k < ru->exc->nlocal; k++)
+        sums[k * CLASSES + (size_t)c] += ru->counts[k];
+}
+
+/* Labelling: spike counts of each local neuron per class. */
+static void label_image(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *user)
+{
+    add_response(ru, ds->labels[i], user + U_PER, user + U_RESP);
+}
+
+/* Each local neuron's mean response per class, and its label: the class it
+ * fired for most, or UNASSIGNED if it never fired while labelling (it has
+ * no class, so it must not dilute class 0's mean rate). */
+static void responses(const runner *ru, const int64_t *per, const int64_t *sums, double *resp,
+                      int64_t *labels)
+{
+    for (size_t k = 0; k < ru->exc->nlocal; k++) {
+        for (int c = 0; c < CLASSES; c++)
+            resp[k * CLASSES + (size_t)c] =
+                per[c] ? (double)sums[k * CLASSES + (size_t)c] / (double)per[c] : 0.0;
+        int best = argmax(resp + k * CLASSES, CLASSES);
+        labels[k] = resp[k * CLASSES + (size_t)best] > 0 ? best : UNASSIGNED;
+    }
+}
+
+/* Neurons per class on all ranks (collective); returns those without one. */
+static double count_members(const runner *ru, const int64_t *labels, double *members)
+{
+    double local[CLASSES + 1] = {0}, all[CLASSES + 1];
+    for (size_t k = 0; k < ru->exc->nlocal; k++)
+        local[labels[k] == UNASSIGNED ? CLASSES : labels[k]] += 1;
+    MPI_Allreduce(local, all, CLASSES + 1, MPI_DOUBLE, MPI_SUM, ru->comm);
+    memcpy(members, all, CLASSES * sizeof *members);
+    return all[CLASSES];
+}
+
+/* The class of the image whose spikes ru->counts holds (collective), by
+ * mean rate: the class whose neurons fired most on average (a class with no
+ * neurons never wins). With resp, also by proportion (*pp): each neuron's
+ * spikes shared among the classes in the proportions of its responses. */
+static int classify(const runner *ru, const int64_t *labels, const double *members,
+                    const double *resp, int *pp)
+{
+    double part[2 * CLASSES] = {0}, sum[2 * CLASSES];
+    for (size_t k = 0; k < ru->exc->nlocal; k++) {
+        if (!ru->counts[k] || labels[k] == UNASSIGNED)
+            continue;
+        part[labels[k]] += ru->counts[k];
+        const double *rk = resp ? resp + k * CLASSES : NULL;
+        double norm = 0;
+        for (int c = 0; rk && c < CLASSES; c++)
+            norm += rk[c];
+        for (int c = 0; rk && norm > 0 && c < CLASSES; c++)
+            part[CLASSES + c] += ru->counts[k] * rk[c] / norm;
+    }
+    MPI_Allreduce(part, sum, 2 * CLASSES, MPI_DOUBLE, MPI_SUM, ru->comm);
+    for (int c = 0; c < CLASSES; c++)
+        sum[c] = members[c] > 0 ? sum[c] / members[c] : -1;
+    if (pp)
+        *pp = argmax(sum + CLASSES, CLASSES);
+    return argmax(sum, CLASSES);
+}
+
+/* The learning curve, as the authors' code prints its "performance" while
+ * training: every stdp.monitor_every training images the neurons are
+ * labelled by their responses to those images, and each image of the next
+ * window is classified (mean rate) by those labels from the spikes of the
+ * showing that learns it. Collective at the end of a window. */
+static void monitor_image(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *user)
+{
+    const uint64_t every = ru->r->monitor_every;
+    if (!every)
+        return;
+    size_t nl = ru->exc->nlocal;
+    int64_t *m = user + ru->mon, *labels = m + M_LABELS, *sums = labels + nl;
+    int64_t *right = sums + nl * CLASSES;
+    int y = ds->labels[i];
+    if (m[M_LABELLED])
+        m[M_RIGHT] += classify(ru, labels, ru->mon_members, NULL, NULL) == y;
+    add_response(ru, y, m + M_PER, sums);
+    uint64_t seen = (uint64_t)user[U_EPOCH] * ds->n + i + 1;
+    if (seen % every)
+        return;
+    if (m[M_LABELLED]) {
+        uint64_t w = seen / every - 1; /* this window; window 0 had no labels */
+        right[w - 1] = m[M_RIGHT];
+        sb_info("stdp-mnist: training images %llu-%llu: %.2f %% right by the labels of the %llu "
+                "before (mean rate)",
+                (unsigned long long)(seen - every + 1), (unsigned long long)seen,
+                100.0 * (double)m[M_RIGHT] / (double)every, (unsigned long long)every);
+    }
+    responses(ru, m + M_PER, sums, ru->resp, labels);
+    count_members(ru, labels, ru->mon_members);
+    m[M_LABELLED] = 1;
+    m[M_RIGHT] = 0;
+    memset(m + M_PER, 0, CLASSES * sizeof *m);
+    memset(sums, 0, nl * CLASSES * sizeof *sums);
+}
+
 static sb_status train(const sb_job *job, runner *ru, const sb_dataset *ds, int64_t *user,
                        tally *shown)
 {
     const int epochs = ru->r->epochs;
     freeze(ru, 0);
+    const int64_t *m = user + ru->mon;
+    if (ru->r->monitor_every && m[M_LABELLED]) /* resumed: the labels' class sizes */
+        count_members(ru, m + M_LABELS, ru->mon_members);
     char label[64];
     snprintf(label, sizeof label, "stdp training, %d epochs", epochs);
     double left = (double)(epochs - user[U_EPOCH]) * (double)ds->n - (double)user[U_IMAGE];
@@ -374,7 +494,7 @@ static sb_status train(const sb_job *job, runner *ru, const sb_dataset *ds, int6
         snprintf(label, sizeof label, "stdp train epoch %lld/%d", (long long)user[U_EPOCH] + 1,
                  epochs);
         double start = (double)user[U_IMAGE];
-        st = pass(job, ru, ds, user, &prog, before, 1, NULL, shown);
+        st = pass(job, ru, ds, user, &prog, before, 1, monitor_image, shown);
         before += (double)ds->n - start;
     }
     if (st)
@@ -382,31 +502,6 @@ static sb_status train(const sb_job *job, runner *ru, const sb_dataset *ds, int6
     snprintf(label, sizeof label, "stdp training, %d epochs", epochs);
     sb_progress_end(&prog);
     return next_phase(ru, user, PH_LABEL);
-}
-
-/* Labelling: spike counts of each local neuron per class. */
-static void label_image(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *user)
-{
-    int c = ds->labels[i];
-    user[U_PER + c]++;
-    for (size_t k = 0; k < ru->exc->nlocal; k++)
-        user[U_RESP + k * CLASSES + (size_t)c] += ru->counts[k];
-}
-
-/* Each local neuron's mean response per class, and its label: the class it
- * fired for most, or UNASSIGNED if it never fired while labelling (it has
- * no class, so it must not dilute class 0's mean rate). */
-static void responses(const runner *ru, const int64_t *user, double *resp, int *labels)
-{
-    for (size_t k = 0; k < ru->exc->nlocal; k++) {
-        for (int c = 0; c < CLASSES; c++) {
-            int64_t per = user[U_PER + c];
-            resp[k * CLASSES + (size_t)c] =
-                per ? (double)user[U_RESP + k * CLASSES + (size_t)c] / (double)per : 0.0;
-        }
-        int best = argmax(resp + k * CLASSES, CLASSES);
-        labels[k] = resp[k * CLASSES + (size_t)best] > 0 ? best : UNASSIGNED;
-    }
 }
 
 /* Evaluation of test image i by both voting schemes (collective). */
@@ -419,22 +514,7 @@ static void test_image(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *us
         ru->keep = snn_net_recorded(ru->net, "exc", &ids, &steps);
         user[U_KEEP] = (int64_t)ru->keep;
     }
-    double part[2 * CLASSES] = {0}, sum[2 * CLASSES];
-    for (size_t k = 0; k < nl; k++) {
-        if (!ru->counts[k] || ru->labels[k] == UNASSIGNED)
-            continue;
-        const double *resp = ru->resp + k * CLASSES;
-        part[ru->labels[k]] += ru->counts[k];
-        double norm = 0;
-        for (int c = 0; c < CLASSES; c++)
-            norm += resp[c];
-        for (int c = 0; norm > 0 && c < CLASSES; c++)
-            part[CLASSES + c] += ru->counts[k] * resp[c] / norm;
-    }
-    MPI_Allreduce(part, sum, 2 * CLASSES, MPI_DOUBLE, MPI_SUM, ru->comm);
-    for (int c = 0; c < CLASSES; c++)
-        sum[c] = ru->members[c] > 0 ? sum[c] / ru->members[c] : -1;
-    int pm = argmax(sum, CLASSES), pp = argmax(sum + CLASSES, CLASSES), y = ds->labels[i];
+    int pp, pm = classify(ru, ru->labels, ru->members, ru->resp, &pp), y = ds->labels[i];
     int64_t *pred = user + U_RESP + nl * CLASSES + 2 * i;
     pred[0] = pm;
     pred[1] = pp;
@@ -447,6 +527,7 @@ typedef struct {
     uint8_t *pred_mean, *pred_prop;
     double acc_mean, acc_prop;
     int64_t confusion[CLASSES * CLASSES];
+    double *curve; /* training accuracy of windows 1 .. windows - 1 */
 } scores;
 
 static void score(const runner *ru, const sb_dataset *ds, const int64_t *user, scores *sc)
@@ -459,6 +540,10 @@ static void score(const runner *ru, const sb_dataset *ds, const int64_t *user, s
     memcpy(sc->confusion, user + U_CONF, sizeof sc->confusion);
     sc->acc_mean = ds->n ? (double)user[U_RIGHT_MEAN] / (double)ds->n : 0;
     sc->acc_prop = ds->n ? (double)user[U_RIGHT_PROP] / (double)ds->n : 0;
+    size_t nl = ru->exc->nlocal;
+    const int64_t *right = user + ru->mon + M_LABELS + nl * (1 + CLASSES);
+    for (uint64_t w = 1; w < ru->windows; w++)
+        sc->curve[w - 1] = (double)right[w - 1] / (double)ru->r->monitor_every;
 }
 
 /* Rank 0 gets every neuron's input weights [N × inputs], θ and label, in
@@ -467,7 +552,7 @@ typedef struct {
     double *w, *theta, *label;
 } learned;
 
-static sb_status gather_learned(runner *ru, const int *labels, MPI_Comm comm, learned *out)
+static sb_status gather_learned(runner *ru, const int64_t *labels, MPI_Comm comm, learned *out)
 {
     snn_proj *pr = snn_net_proj(ru->net, ru->plastic);
     size_t nl = ru->exc->nlocal, K = (size_t)ru->r->inputs;
@@ -478,7 +563,7 @@ static sb_status gather_learned(runner *ru, const int *labels, MPI_Comm comm, le
             w[k * K + p] = pr->w[pr->col_syn[c]];
         meta[3 * k] = (double)snn_pop_index(ru->exc, k);
         meta[3 * k + 1] = ru->exc->var[SNN_VAR_THETA][k];
-        meta[3 * k + 2] = labels[k];
+        meta[3 * k + 2] = (double)labels[k];
     }
     double *gw = NULL, *gm = NULL;
     uint64_t nw = 0, nm = 0;
@@ -558,6 +643,9 @@ static sb_status write_output(const sb_job *job, runner *ru, const learned *le, 
     if (!st)
         st = h5_write_rows(f.id, "test/labels", H5T_NATIVE_UINT8, 0, NULL, test->labels,
                            root ? test->n : 0, comm);
+    if (!st)
+        st = h5_write_rows(f.id, "stdp/train_accuracy", H5T_NATIVE_DOUBLE, 0, NULL, sc->curve,
+                           root && ru->windows ? ru->windows - 1 : 0, comm);
     hid_t g = -1;
     if (!st)
         st = h5_group(f.id, "stdp", &g);
@@ -581,6 +669,9 @@ static sb_status write_output(const sb_job *job, runner *ru, const learned *le, 
     if (!st) st = h5_attr_str(g, "rule", ru->r->rule);
     if (!st) st = h5_attr_str(g, "step_order", ru->r->step_order);
     if (!st) st = h5_attr_i64(g, "inputs", (int64_t)K);
+    if (!st) st = h5_attr_i64(g, "monitor_every", (int64_t)ru->r->monitor_every);
+    if (!st) st = h5_attr_i64(g, "epochs", ru->r->epochs);
+    if (!st) st = h5_attr_i64(g, "train_images", (int64_t)ru->r->ntrain);
     if (g >= 0)
         H5Gclose(g);
     free(w);
@@ -618,7 +709,7 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
     snprintf(ckdir, sizeof ckdir, "%s.ckpt", out);
     /* a checkpoint of one encoder's network is never resumed by another */
     char kind[64];
-    snprintf(kind, sizeof kind, "stdp-mnist v2 input=%s", sb_encoder_name(r.encoder));
+    snprintf(kind, sizeof kind, "stdp-mnist v3 input=%s", sb_encoder_name(r.encoder));
     sb_job_tag(job, kind, tag, sizeof tag);
     runner ru = {.net = net, .comm = comm, .r = &r, .ckdir = ckdir, .tag = tag};
     int64_t *user = NULL;
@@ -628,7 +719,10 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
         ru.exc = snn_net_pop(net, snn_net_find_pop(net, "exc"));
         ru.input = snn_net_find_source(net, "input");
         ru.plastic = 0;
-        size_t nl = ru.exc->nlocal, nuser = U_RESP + nl * CLASSES + 2 * testset.n;
+        size_t nl = ru.exc->nlocal;
+        ru.mon = U_RESP + nl * CLASSES + 2 * testset.n;
+        ru.windows = r.monitor_every ? (uint64_t)r.epochs * trainset.n / r.monitor_every : 0;
+        size_t nuser = ru.mon + M_LABELS + nl * (1 + CLASSES) + ru.windows;
         ru.rates = SB_CALLOC(PIXELS, sizeof *ru.rates);
         if (r.encoder == SB_ENC_INTEGRATE) {
             ru.enc_w = SB_MALLOC((size_t)r.inputs * PIXELS, sizeof *ru.enc_w);
@@ -644,7 +738,9 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
         user = SB_CALLOC(nuser, sizeof *user);
         sc.pred_mean = SB_CALLOC(testset.n + 1, 1);
         sc.pred_prop = SB_CALLOC(testset.n + 1, 1);
+        sc.curve = SB_CALLOC(ru.windows + 1, sizeof *sc.curve);
         st = ru.rates && ru.counts && ru.resp && ru.labels && user && sc.pred_mean && sc.pred_prop &&
+                     sc.curve &&
                      (ru.enc_w || r.encoder != SB_ENC_INTEGRATE)
                  ? SB_OK : SB_ENOMEM;
         st = par_agree(st, comm);
@@ -679,14 +775,10 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
     }
     seconds[1] = sb_now() - t0;
     if (!st) {
-        responses(&ru, user, ru.resp, ru.labels);
-        double local[CLASSES + 1] = {0}, all[CLASSES + 1];
-        for (size_t k = 0; k < ru.exc->nlocal; k++)
-            local[ru.labels[k] == UNASSIGNED ? CLASSES : ru.labels[k]] += 1;
-        MPI_Allreduce(local, all, CLASSES + 1, MPI_DOUBLE, MPI_SUM, comm);
-        memcpy(ru.members, all, sizeof ru.members);
-        if (all[CLASSES] > 0)
-            sb_info("stdp-mnist: %.0f neurons never fired while labelling: no class", all[CLASSES]);
+        responses(&ru, user + U_PER, user + U_RESP, ru.resp, ru.labels);
+        double none = count_members(&ru, ru.labels, ru.members);
+        if (none > 0)
+            sb_info("stdp-mnist: %.0f neurons never fired while labelling: no class", none);
     }
     t0 = sb_now();
     if (!st && user[U_PHASE] == PH_TEST) {
@@ -726,6 +818,7 @@ sb_status sb_task_stdp_mnist_run(const sb_job *job)
     free(le.label);
     free(sc.pred_mean);
     free(sc.pred_prop);
+    free(sc.curve);
     free(ru.resp);
     free(ru.labels);
     free(user);

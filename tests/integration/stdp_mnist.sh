@@ -2,21 +2,22 @@
 # thresholds, labels and predictions on 1, 2 and 3 ranks, with Poisson and
 # with timed (latency, integrate) inputs; learning beats
 # chance; runs stopped by SIGUSR1 (exit 3) during training, labelling and
-# evaluation resume to the uninterrupted run's results; the result file has
-# the documented layout.
+# evaluation resume to the uninterrupted run's results (the learning curve's
+# labels and counts too: the run is stopped inside a window, after the
+# first); the result file has the documented layout.
 . tests/integration/common.inc
 ds=$TMP/ds
 $PY tests/integration/make_dataset.py "$ds" 600 100
-job="jobs/stdp_mnist_smoke.ini data.dir=$ds data.train=600 data.test=100 stdp.checkpoint_every=25"
-names="/stdp/weights /stdp/theta /stdp/labels /stdp/confusion /test/pred_mean_rate /test/pred_proportion"
+job="jobs/stdp_mnist_smoke.ini data.dir=$ds data.train=600 data.test=100 stdp.checkpoint_every=25 stdp.monitor_every=20"
+names="/stdp/weights /stdp/theta /stdp/labels /stdp/confusion /test/pred_mean_rate /test/pred_proportion /stdp/train_accuracy"
 for np in 1 2 3; do
     mpirun -np $np $SB run $job job.output="$TMP/r$np.h5" > "$TMP/r.log" 2>&1 || { cat "$TMP/r.log"; fail "np=$np"; }
-    [ $np = 1 ] && cat "$TMP/r.log"
+    [ $np = 1 ] && cat "$TMP/r.log" && cp "$TMP/r.log" "$TMP/r1.log"
     [ $np = 1 ] || $PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/r$np.h5" $names \
         || fail "np=$np differs from np=1"
 done
 $PY -c "
-import h5py, sys
+import h5py, re, sys
 with h5py.File(sys.argv[1]) as f:
     a = f['stdp'].attrs
     w = f['stdp/weights']
@@ -27,7 +28,18 @@ with h5py.File(sys.argv[1]) as f:
     assert 'exc' in f['spikes'], 'no spikes of the first test images'
     print('accuracy', a['accuracy_mean_rate'], a['accuracy_proportion'])
     assert a['accuracy_proportion'] > 0.3, 'no better than chance (0.1)'
-" "$TMP/r1.h5" || fail "result file layout or accuracy"
+    # learning curve: windows of 20 of the 600 images, the first without labels
+    c = f['stdp/train_accuracy'][:]
+    assert a['monitor_every'] == 20 and c.shape == (29,), (a['monitor_every'], c.shape)
+    assert ((c >= 0) & (c <= 1)).all() and (c * 20 == (c * 20).round()).all(), c
+    assert c.mean() > 0.2, ('learning curve no better than chance (0.1)', c)
+    logged = [float(x) / 100 for x in re.findall(r'training images \d+-\d+: ([0-9.]+) % right', open(sys.argv[2]).read())]
+    assert len(logged) == 29 and max(abs(x - y) for x, y in zip(logged, c)) < 1e-4, (logged, c)
+    print('learning curve', c.round(2))
+" "$TMP/r1.h5" "$TMP/r1.log" || fail "result file layout or accuracy"
+$PY analysis/stdp_mnist_report.py "$TMP/r1.h5" > "$TMP/report" || fail "stdp_mnist_report.py"
+grep -q "^| 20 | - | " "$TMP/report" && grep -q "^  epoch 1: [0-9.]*\( [0-9.]*\)\{28\}$" "$TMP/report" \
+    || { cat "$TMP/report"; fail "stdp_mnist_report.py: no table row or learning curve of 29 windows"; }
 
 # stdp.label_set = test (the authors' evaluation protocol) labels with the
 # test images: training is untouched (same weights and thresholds as r1),
@@ -36,6 +48,11 @@ with h5py.File(sys.argv[1]) as f:
 mpirun -np 2 $SB run $job stdp.label_set=test job.output="$TMP/lt.h5" > "$TMP/lt.log" 2>&1 || { cat "$TMP/lt.log"; fail "label_set=test"; }
 grep -q "100 test images for labelling" "$TMP/lt.log" || { cat "$TMP/lt.log"; fail "label_set=test: not labelled on the test images"; }
 $PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/lt.h5" /stdp/weights /stdp/theta || fail "label_set=test changed training"
+# the learning curve only reads spike counts: off, the same results
+mpirun -np 2 $SB run $job stdp.monitor_every=0 job.output="$TMP/m0.h5" > "$TMP/m0.log" 2>&1 || { cat "$TMP/m0.log"; fail "monitor_every=0"; }
+$PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/m0.h5" /stdp/weights /stdp/theta /stdp/labels \
+    /test/pred_mean_rate /test/pred_proportion || fail "the learning curve changed the results"
+grep -q "right by the labels" "$TMP/m0.log" && fail "monitor_every=0 still scores windows"
 mpirun -np 2 $SB run $job stdp.label_images=1 job.output="$TMP/l1.h5" > "$TMP/l1.log" 2>&1 || { cat "$TMP/l1.log"; fail "label_images=1"; }
 $PY -c "
 import h5py, sys, re
