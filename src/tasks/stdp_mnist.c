@@ -314,16 +314,14 @@ typedef struct {
 /* One pass over ds from image user[U_IMAGE] on; after(i) takes in the
  * response to image i. Checkpoints every stdp.checkpoint_every images and,
  * when a stop is requested, checkpoints and returns SB_EINTERRUPTED. prog
- * counts the whole phase (all epochs of training, so that its ETA is the
- * phase's), of which this run showed `before` images in earlier passes. */
+ * counts the images this run shows in the whole phase (all epochs of
+ * training, so that its ETA is the phase's), as shown->images does. */
 typedef void (*after_image)(runner *ru, const sb_dataset *ds, uint64_t i, int64_t *user);
 
 static sb_status pass(const sb_job *job, runner *ru, const sb_dataset *ds, int64_t *user,
-                      sb_progress *prog, double before, int learn, after_image after,
-                      tally *shown)
+                      sb_progress *prog, int learn, after_image after, tally *shown)
 {
     const recipe *r = ru->r;
-    uint64_t start = (uint64_t)user[U_IMAGE];
     sb_status st = SB_OK;
     while (!st && (uint64_t)user[U_IMAGE] < ds->n) {
         uint64_t i = (uint64_t)user[U_IMAGE];
@@ -335,7 +333,7 @@ static sb_status pass(const sb_job *job, runner *ru, const sb_dataset *ds, int64
         user[U_IMAGE]++;
         shown->images++;
         shown->showings += (uint64_t)tries;
-        sb_progress_update(prog, before + (double)(i + 1 - start));
+        sb_progress_update(prog, (double)shown->images);
         int any = par_any(sb_stop_requested(), job->par->comm);
         int due = r->ckpt_every && (uint64_t)user[U_IMAGE] % r->ckpt_every == 0;
         if (any || due)
@@ -356,7 +354,7 @@ static sb_status frozen_pass(const sb_job *job, runner *ru, const sb_dataset *ds
     double left = (double)(ds->n - (uint64_t)user[U_IMAGE]);
     sb_progress prog;
     sb_progress_begin(&prog, label, "images", left, left);
-    sb_status st = pass(job, ru, ds, user, &prog, 0, 0, after, shown);
+    sb_status st = pass(job, ru, ds, user, &prog, 0, after, shown);
     if (!st)
         sb_progress_end(&prog);
     return st;
@@ -486,16 +484,13 @@ static sb_status train(const sb_job *job, runner *ru, const sb_dataset *ds, int6
     char label[64];
     snprintf(label, sizeof label, "stdp training, %d epochs", epochs);
     double left = (double)(epochs - user[U_EPOCH]) * (double)ds->n - (double)user[U_IMAGE];
-    double before = 0;
     sb_progress prog;
     sb_progress_begin(&prog, label, "images", left, left);
     sb_status st = SB_OK;
     for (; !st && user[U_EPOCH] < epochs; user[U_EPOCH]++, user[U_IMAGE] = 0) {
         snprintf(label, sizeof label, "stdp train epoch %lld/%d", (long long)user[U_EPOCH] + 1,
                  epochs);
-        double start = (double)user[U_IMAGE];
-        st = pass(job, ru, ds, user, &prog, before, 1, monitor_image, shown);
-        before += (double)ds->n - start;
+        st = pass(job, ru, ds, user, &prog, 1, monitor_image, shown);
     }
     if (st)
         return st;
