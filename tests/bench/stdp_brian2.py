@@ -99,10 +99,15 @@ def load_images(path, k):
     return x.reshape(k, 784)
 
 
-def build(N, standalone, rates, rates_ns=None):
+def build(N, standalone, rates, rates_ns=None, inp=None, frozen=False):
     """The network; `rates` is the PoissonGroup's rates (Quantity or string
-    using the names in `rates_ns`).  Returns (objects, input group, exc,
-    plastic synapses)."""
+    using the names in `rates_ns`), or `inp` a group of 784 inputs that
+    replaces it.  With `frozen`, the excitatory group has a shared flag
+    `learn` (1: plasticity and theta move; 0: both frozen, as in labelling
+    and evaluation) and a variable `active` (0 holds theta while no image is
+    shown), and counts its spikes of the presentation part of each 500 ms
+    slot in `nspk` (tests/reference/stdp_mnist_brian2.py).  Returns
+    (objects, input group, exc, plastic synapses)."""
     from brian2 import NeuronGroup, PoissonGroup, Synapses, ms, mV
     ns = dict(
         v_rest_e=-65 * mV, v_reset_e=-65 * mV, v_th_e=-72 * mV, tau_m_e=100 * ms,
@@ -113,17 +118,23 @@ def build(N, standalone, rates, rates_ns=None):
         tau_ge=1 * ms, tau_gi=2 * ms,
         tau_pre=20 * ms, tau_post1=20 * ms, tau_post2=40 * ms,
         nu_pre=1e-4, nu_post=1e-2, wmax=1.0, w_ee=10.4, w_ie=17.0, norm=78.0)
-    P = PoissonGroup(784, rates=rates, namespace=rates_ns, name='inp')
-    eqs_e = '''
+    P = inp if inp is not None else PoissonGroup(784, rates=rates, namespace=rates_ns, name='inp')
+    learn = 'learn*active*' if frozen else ''
+    eqs_e = f'''
     dv/dt = ((v_rest_e - v) + ge*(E_exc - v) + gi*(E_inh_e - v))/tau_m_e : volt
     dge/dt = -ge/tau_ge : 1
     dgi/dt = -gi/tau_gi : 1
-    dtheta/dt = -theta/tau_theta : volt
+    dtheta/dt = -{learn}theta/tau_theta : volt
     '''
+    reset_e = 'v = v_reset_e\ntheta += ' + ('learn*' if frozen else '') + 'theta_plus'
     if standalone:
         eqs_e += 'sumw : 1\n'
-    E = NeuronGroup(N, eqs_e, threshold='v > theta + v_th_e',
-                    reset='v = v_reset_e\ntheta += theta_plus',
+    if frozen:
+        eqs_e += 'learn : 1 (shared)\nactive : 1\nnspk : 1\n'
+        ns.update(slot_steps=int(round((PRESENT_MS + REST_MS) / 0.5)),
+                  present_steps=int(round(PRESENT_MS / 0.5)))
+        reset_e += '\nnspk += int(t_in_timesteps % slot_steps < present_steps)'
+    E = NeuronGroup(N, eqs_e, threshold='v > theta + v_th_e', reset=reset_e,
                     refractory='t_ref_e', method='exponential_euler',
                     namespace=ns, name='exc')
     E.v = -105 * mV
@@ -147,9 +158,10 @@ def build(N, standalone, rates, rates_ns=None):
         model += 'sumw_post = w : 1 (summed)\n'
     # on_post: the w update reads post2 (decayed to now) before it is set,
     # i.e. the authors' post2before.
+    learn = 'learn_post*' if frozen else ''
     S = Synapses(P, E, model=model,
-                 on_pre='ge_post += w\npre = 1.\nw = clip(w - nu_pre*post1, 0, wmax)',
-                 on_post='w = clip(w + nu_post*pre*post2, 0, wmax)\npost1 = 1.\npost2 = 1.',
+                 on_pre=f'ge_post += w\npre = 1.\nw = clip(w - {learn}nu_pre*post1, 0, wmax)',
+                 on_post=f'w = clip(w + {learn}nu_post*pre*post2, 0, wmax)\npost1 = 1.\npost2 = 1.',
                  namespace=ns, name='inp_exc')
     S.connect()
     S.w = 'rand()*0.3 + 0.003'
