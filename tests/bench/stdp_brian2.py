@@ -295,17 +295,25 @@ def run_standalone(args, images, log):
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def main():
-    args = parse_args()
+def quiet_stdout(name):
+    """The real stdout, kept for the one JSON line, and a log function: file
+    descriptor 1 (Brian2's and the compiler's output) goes to stderr from now
+    on.  Brian2's FutureWarnings are silenced."""
     out = os.fdopen(os.dup(1), 'w')
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
     def log(msg):
-        print(f'stdp_brian2: {msg}', file=sys.stderr, flush=True)
+        print(f'{name}: {msg}', file=sys.stderr, flush=True)
 
     import warnings
     warnings.filterwarnings('ignore', category=FutureWarning)
+    return out, log
+
+
+def main():
+    args = parse_args()
+    out, log = quiet_stdout('stdp_brian2')
     import brian2
     images = load_images(args.data, args.images)
     if args.mode == 'runtime':

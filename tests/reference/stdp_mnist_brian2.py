@@ -51,7 +51,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'bench'))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'analysis'))
 from idxfile import read_idx  # noqa: E402
-from stdp_brian2 import PRESENT_MS, REST_MS, MIN_SPIKES, MAX_TRIES, build  # noqa: E402
+from stdp_brian2 import PRESENT_MS, REST_MS, MIN_SPIKES, MAX_TRIES, build, quiet_stdout  # noqa: E402
 
 CLASSES = 10
 DT_MS = 0.5
@@ -87,7 +87,7 @@ def simulate(a, pixels, log):
     """Runs the three phases; returns (slot images, slot active flags, spike
     slot/step/neuron arrays, loop seconds per phase, compile seconds)."""
     from brian2 import (prefs, set_device, device, seed, defaultclock, Network, NeuronGroup,
-                        Synapses, SpikeMonitor, StateMonitor, TimedArray, Clock, ms, Hz, second)
+                        Synapses, SpikeMonitor, StateMonitor, TimedArray, Clock, ms, Hz)
     tmpdir = tempfile.mkdtemp(prefix='stdp_mnist_brian2_')
     try:
         prefs.devices.cpp_standalone.openmp_threads = 0
@@ -211,15 +211,7 @@ def votes(label_counts, label_y, test_counts, test_y):
 
 def main():
     a = parse_args()
-    out = os.fdopen(os.dup(1), 'w')
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
-    def log(msg):
-        print(f'stdp_mnist_brian2: {msg}', file=sys.stderr, flush=True)
-
-    import warnings
-    warnings.filterwarnings('ignore', category=FutureWarning)
+    out, log = quiet_stdout('stdp_mnist_brian2')
     import brian2
     tx, ty = load(a.data, 'train', a.train)
     sx, sy = load(a.data, 't10k', a.test)
