@@ -5,23 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_orte_execute_quiet=1
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-# ranks poll for messages; yielding the core while they wait keeps 3 ranks on 2 cores (or beside
-# another job) from waiting a scheduler slice per exchange
-export OMPI_MCA_mpi_yield_when_idle=1
-# Open MPI's own allocations are not ours to fix; everything else must be
-# clean. Suppressions match only with full stacks (slow unwinding) and with
-# Open MPI's plugins kept loaded until exit (otherwise "unknown module").
-# intercept_tls_get_addr=0: GCC <= 13's runtime mistakes a dynamic TLS block at
-# 16 mod 4096 for one behind a pre-2.25 glibc header, reads a bogus range from it,
-# and LeakSanitizer's tracer dies at exit ("Tracer caught signal 11"): a flake
-# that hangs on where malloc lands, hit through Open MPI's plugins' TLS.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:intercept_tls_get_addr=0}
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0}
-export OMPI_MCA_mca_base_component_disable_dlclose=1
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+. tests/env.inc
 passed=0
 failed=0
 failures=""
