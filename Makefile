@@ -193,7 +193,15 @@ help-keys: bin/spikebridge
 
 # ---------------------------------------------------------------- tests
 
-test-bins: bin/spikebridge bin/spikebridge-san $(UNIT_BIN) $(UNIT_SAN) $(FUZZ_BIN)
+test-bins: bin/spikebridge bin/spikebridge-san $(UNIT_BIN) $(UNIT_SAN) $(FUZZ_BIN) tests/data/idx/.stamp
+
+# The IDX test corpus (a few synthetic 28x28 images and defective files) is
+# written by its script rather than tracked: the script gives the same bytes
+# every run (gzip mtime 0).
+tests/data/idx/.stamp: tests/data/make_idx_corpus.py
+	rm -rf tests/data/idx
+	$(PYTHON) tests/data/make_idx_corpus.py
+	touch $@
 
 check: deps
 	@$(MAKE) --no-print-directory test-bins
@@ -202,7 +210,7 @@ check: deps
 # ---------------------------------------------------------------- clean
 
 clean:
-	rm -rf build bin
+	rm -rf build bin tests/data/idx
 
 distclean: clean
 	rm -rf runs data/mnist

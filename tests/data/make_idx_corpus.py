@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Writes the IDX test corpus under tests/data/idx/ (run from anywhere; the
-output is committed, so rerun only when changing this script).
+"""Writes the IDX test corpus under tests/data/idx/ (run from anywhere; make
+test-bins runs it, and the output is not committed).
 
   good/            the four MNIST-named files, raw: 6 train and 4 test images
   good_gz/         the same content, gzip-compressed, .gz names only
