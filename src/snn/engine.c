@@ -294,12 +294,30 @@ static void plast_post(snn_net *net, int t, int64_t n, const uint32_t *spk, int 
 }
 
 /* The plasticity of step n: snn_plasticity.spikes_first says on which side
- * of the step's arrivals a projection's postsynaptic spikes act. */
-static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk)
+ * of the step's arrivals a projection's postsynaptic spikes act. With
+ * fence, the team waits between the two, as threads share the arrival
+ * groups' steps (snn_plasticity.pre_group): one thread's arrivals must not
+ * move a step that another's spikes still read as it was. */
+static void plasticity(snn_net *net, int t, int64_t n, const uint32_t *spk, int fence)
 {
     plast_post(net, t, n, spk, 1);
+    if (fence) {
+#pragma omp barrier
+    }
     plast_arrivals(net, t, n);
     plast_post(net, t, n, spk, 0);
+}
+
+/* Whether plasticity() must fence: spikes-first projections whose arrival
+ * groups threads share. */
+static int plasticity_fence(const snn_net *net)
+{
+    int fence = 0;
+    for (int pi = 0; pi < net->nproj && net->threads > 1; pi++) {
+        const snn_plasticity *pl = net->proj[pi].plast;
+        fence |= pl && pl->pre_group && pl->spikes_first;
+    }
+    return fence;
 }
 
 static sb_status record_step(snn_net *net, int64_t n)
@@ -446,7 +464,7 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
         const int t = omp_get_thread_num();
         /* libgomp's barrier makes a futex-wake system call even in a team of
          * one (twice a step: 6 % of a 4 000-neuron CUBA run on one thread) */
-        const int team = omp_get_num_threads();
+        const int team = omp_get_num_threads(), fence = team > 1 && plasticity_fence(net);
         for (int64_t n = begin; n < end; n++) {
             uint32_t *out = net->tspk[t];
             for (int p = 0; p < net->npops; p++) {
@@ -473,7 +491,7 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
                 break;
             if (rs.ndeliver)
                 deliver(net, t, rs.deliver, rs.ndeliver, rs.deliver_base, n);
-            plasticity(net, t, n, net->tspk[t]);
+            plasticity(net, t, n, net->tspk[t], fence);
             if (rs.halt)
                 break;
         }

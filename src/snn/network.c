@@ -543,8 +543,9 @@ uint64_t snn_net_synapse_bytes(const snn_net *net)
         if (pr->col)
             b += (nl + 1) * (sizeof *pr->col + sizeof *pr->scale) + pr->nsyn * sizeof *pr->col_syn;
         if (pr->plast)
-            b += pr->nsyn * ((pr->plast->pre ? sizeof *pr->plast->pre : 0) + sizeof *pr->plast->pre_step) +
-                 nl * 3 * sizeof(double);
+            b += pr->nsyn * ((pr->plast->pre ? sizeof *pr->plast->pre : 0) +
+                             (pr->plast->pre_group ? sizeof *pr->plast->pre_group : 0)) +
+                 pr->plast->npre_step * sizeof *pr->plast->pre_step + nl * 3 * sizeof(double);
     }
     return b;
 }

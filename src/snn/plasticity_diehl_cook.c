@@ -11,7 +11,7 @@
 
 static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
 {
-    pl->pre_step[s] = step;
+    snn_plast_set_pre_step(pl, s, step);
     if (pl->frozen)
         return;
     double post1 = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
@@ -22,7 +22,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
 {
     if (pl->frozen)
         return;
-    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, 1.0, pl->pre_step[s], step - pl->spikes_first);
+    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, 1.0, snn_plast_pre_step(pl, s), step - pl->spikes_first);
     double post2 = snn_plast_trace(pl, SNN_TRACE_POST2, pl->post2[j], pl->post_step[j], step);
     w[s] = snn_plast_clip(w[s] + pl->p.nu_post * pre * post2, &pl->p);
 }
@@ -40,11 +40,13 @@ static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)
 static void on_pre_many(snn_plasticity *pl, float *w, const uint64_t *range, size_t nr,
                         const uint32_t *tgt, size_t lo, size_t hi, int64_t step)
 {
-    int64_t *restrict pre_step = pl->pre_step;
     size_t n = 0;
     for (size_t r = 0; r < 2 * nr; r += 2) {
-        for (uint64_t s = range[r]; s < range[r + 1]; s++)
-            pre_step[s] = step;
+        if (pl->pre_group) /* a range lies in one group */
+            snn_plast_set_pre_step(pl, range[r], step);
+        else
+            for (uint64_t s = range[r]; s < range[r + 1]; s++)
+                pl->pre_step[s] = step;
         n += range[r + 1] - range[r];
     }
     if (pl->frozen)

@@ -16,8 +16,8 @@ static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t s
 {
     (void)w;
     (void)j;
-    pl->pre[s] = (float)(snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step) + 1.0);
-    pl->pre_step[s] = step;
+    pl->pre[s] = (float)(snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], snn_plast_pre_step(pl, s), step) + 1.0);
+    snn_plast_set_pre_step(pl, s, step);
 }
 
 static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
@@ -26,7 +26,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
     const snn_plast_params *p = &pl->p;
     if (pl->frozen)
         return;
-    double x = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step - pl->spikes_first);
+    double x = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], snn_plast_pre_step(pl, s), step - pl->spikes_first);
     double room = p->w_max - w[s];
     double f = room > 0 ? pow(room, p->mu) : 0;
     w[s] = snn_plast_clip(w[s] + p->nu_post * (x - p->x_tar) * f, p);

@@ -41,9 +41,9 @@ sb_status snn_plast_tables(snn_plasticity *pl)
 static void on_pre(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t step)
 {
     const snn_plast_params *p = &pl->p;
-    double x = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step);
+    double x = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], snn_plast_pre_step(pl, s), step);
     pl->pre[s] = (float)(p->pairing == SNN_STDP_NEAREST ? 1.0 : x + 1.0);
-    pl->pre_step[s] = step;
+    snn_plast_set_pre_step(pl, s, step);
     if (pl->frozen)
         return;
     double post = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
@@ -57,7 +57,7 @@ static void on_post(snn_plasticity *pl, float *w, uint64_t s, size_t j, int64_t 
     const snn_plast_params *p = &pl->p;
     if (pl->frozen)
         return;
-    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], pl->pre_step[s], step - pl->spikes_first);
+    double pre = snn_plast_trace(pl, SNN_TRACE_PRE, pl->pre[s], snn_plast_pre_step(pl, s), step - pl->spikes_first);
     double f = p->mode == SNN_STDP_MULTIPLICATIVE ? p->w_max - w[s] : 1.0;
     w[s] = snn_plast_clip(w[s] + p->a_plus * f * pre, p);
 }

@@ -378,6 +378,28 @@ static sb_status sort_rows_by_delay(snn_proj *pr)
     return st;
 }
 
+/* Numbers the arrival groups of pr (the runs of one delay in a row, rows
+ * being sorted by delay) into pl->pre_group, and counts them. More groups
+ * than a uint32_t holds leave pre_group NULL: a step per synapse. */
+static sb_status index_pre_groups(const snn_proj *pr, snn_plasticity *pl)
+{
+    pl->pre_group = SB_MALLOC(pr->nsyn + 1, sizeof *pl->pre_group);
+    if (!pl->pre_group)
+        return SB_ENOMEM;
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < pr->npre; i++)
+        for (uint64_t s = pr->row[i]; s < pr->row[i + 1]; s++) {
+            n += s == pr->row[i] || (pr->delay && pr->delay[s] != pr->delay[s - 1]);
+            pl->pre_group[s] = (uint32_t)(n - 1);
+        }
+    pl->npre_step = n;
+    if (n > (uint64_t)UINT32_MAX + 1) {
+        free(pl->pre_group);
+        pl->pre_group = NULL;
+    }
+    return SB_OK;
+}
+
 static sb_status build_plasticity(snn_net *net, snn_proj *pr, const sb_config *cfg,
                                   const char *section, const char *where)
 {
@@ -411,8 +433,13 @@ static sb_status build_plasticity(snn_net *net, snn_proj *pr, const sb_config *c
         return sb_fail(SB_ECONFIG, "%s: w_max (%g) must be >= w_min (%g)", where, p->w_max, p->w_min);
     size_t nl = net->pops[pr->post].nlocal;
     pl->pre = pl->rule->pre_value ? SB_CALLOC(pr->nsyn + 1, sizeof *pl->pre) : NULL;
-    pl->pre_step = SB_MALLOC(pr->nsyn + 1, sizeof *pl->pre_step);
-    for (uint64_t s = 0; pl->pre_step && s <= pr->nsyn; s++)
+    sb_status st = pl->rule->pre_value ? SB_OK : index_pre_groups(pr, pl);
+    if (st)
+        return st;
+    if (!pl->pre_group)
+        pl->npre_step = pr->nsyn;
+    pl->pre_step = SB_MALLOC(pl->npre_step + 1, sizeof *pl->pre_step);
+    for (uint64_t s = 0; pl->pre_step && s <= pl->npre_step; s++)
         pl->pre_step[s] = SNN_NEVER;
     pl->post1 = SB_CALLOC(nl + 1, sizeof *pl->post1);
     pl->post2 = SB_CALLOC(nl + 1, sizeof *pl->post2);
@@ -495,6 +522,7 @@ void snn_proj_free(snn_proj *pr)
     if (pr->plast) {
         free(pr->plast->pre);
         free(pr->plast->pre_step);
+        free(pr->plast->pre_group);
         free(pr->plast->post1);
         free(pr->plast->post2);
         free(pr->plast->post_step);

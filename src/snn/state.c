@@ -83,7 +83,7 @@ static sb_status describe(snn_net *net, blobs *bl, const int64_t *sizes, int sav
         size_t nl = net->pops[pr->post].nlocal;
         ok = add(bl, H5T_NATIVE_FLOAT, pr->w, pr->nsyn, 0, "proj%d/w%d", i, 0) &&
              (!pl->pre || add(bl, H5T_NATIVE_FLOAT, pl->pre, pr->nsyn, 0, "proj%d/pre%d", i, 0)) &&
-             add(bl, H5T_NATIVE_INT64, pl->pre_step, pr->nsyn, 0, "proj%d/pre_step%d", i, 0) &&
+             add(bl, H5T_NATIVE_INT64, pl->pre_step, pl->npre_step, 0, "proj%d/pre_step%d", i, 0) &&
              add(bl, H5T_NATIVE_DOUBLE, pl->post1, nl, 0, "proj%d/post%d", i, 1) &&
              add(bl, H5T_NATIVE_DOUBLE, pl->post2, nl, 0, "proj%d/post%d", i, 2) &&
              add(bl, H5T_NATIVE_INT64, pl->post_step, nl, 0, "proj%d/post_step%d", i, 0);

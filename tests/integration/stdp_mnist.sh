@@ -1,10 +1,10 @@
 # Task stdp-mnist on a small synthetic dataset: the same learned weights,
-# thresholds, labels and predictions on 1, 2 and 3 ranks, with Poisson and
-# with timed (latency, integrate) inputs; learning beats
-# chance; runs stopped by SIGUSR1 (exit 3) during training, labelling and
-# evaluation resume to the uninterrupted run's results (the learning curve's
-# labels and counts too: the run is stopped inside a window, after the
-# first); the result file has the documented layout.
+# thresholds, labels and predictions on 1, 2 and 3 ranks and 1 and 2
+# threads, with Poisson and with timed (latency, integrate) inputs;
+# learning beats chance; runs stopped by SIGUSR1 (exit 3) during training,
+# labelling and evaluation resume to the uninterrupted run's results (the
+# learning curve's labels and counts too: the run is stopped inside a
+# window, after the first); the result file has the documented layout.
 . tests/integration/common.inc
 ds=$TMP/ds
 $PY tests/integration/make_dataset.py "$ds" 600 100
@@ -16,6 +16,17 @@ for np in 1 2 3; do
     [ $np = 1 ] || $PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/r$np.h5" $names \
         || fail "np=$np differs from np=1"
 done
+# 2 threads share each input's arrival steps (one per delay) between their
+# targets: the same results as 1 thread, in both step orders
+for order in spikes arrivals; do
+    for th in 1 2; do
+        OMP_NUM_THREADS=$th mpirun -np 1 $SB run $job stdp.step_order=$order job.output="$TMP/th$order$th.h5" \
+            > "$TMP/th.log" 2>&1 || { cat "$TMP/th.log"; fail "$order, $th threads"; }
+    done
+    $PY tests/integration/same_datasets.py "$TMP/th${order}1.h5" "$TMP/th${order}2.h5" $names \
+        || fail "step_order=$order: 2 threads differ from 1"
+done
+$PY tests/integration/same_datasets.py "$TMP/r1.h5" "$TMP/thspikes1.h5" $names || fail "step_order=spikes is not the default"
 $PY -c "
 import h5py, re, sys
 with h5py.File(sys.argv[1]) as f:
