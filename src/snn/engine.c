@@ -137,10 +137,7 @@ static int queue_row(const snn_net *net, const snn_proj *pr, snn_tvec **queue, i
     const int S = net->nslots;
     for (uint64_t x = a; x < e;) {
         int d = pr->delay ? pr->delay[x] : pr->delay_const;
-        uint64_t y = e;
-        if (pr->delay)
-            for (y = x + 1; y < e && pr->delay[y] == d;)
-                y++;
+        uint64_t y = pr->delay ? snn_delay_run_end(pr->delay, x, e) : e;
         int slot = s0 + d; /* delays < S: one wrap at most */
         if (slot >= S)
             slot -= S;

@@ -24,6 +24,30 @@ static inline int snn_vec_push(snn_vec *v, uint64_t x)
     return 1;
 }
 
+/* The end of the range of synapses from x on that share x's delay, in a
+ * part [x, e) of a row sorted by delay. The ranges are long (a Diehl & Cook
+ * input row of 6 400 synapses has 21 delays), so galloping then bisecting
+ * reads a few dozen delays where a scan read them all (the scan took about
+ * 5 % of a 6 400-neuron training image and 12 % of a labelling image). */
+static inline uint64_t snn_delay_run_end(const uint16_t *delay, uint64_t x, uint64_t e)
+{
+    const uint16_t d = delay[x];
+    uint64_t lo = x + 1, step = 1; /* delay[lo - 1] == d */
+    while (lo + step <= e && delay[lo + step - 1] == d) {
+        lo += step;
+        step *= 2;
+    }
+    uint64_t hi = lo + step <= e ? lo + step - 1 : e; /* delay[hi] != d or hi == e */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (delay[mid] == d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* One thread's queue of plastic arrivals for one delay slot. Its counter is
  * written on every queued range, so two threads' queues must not share a
  * cache line: unpadded, neighbours did, and two threads trained the Diehl &

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../src/snn/fastexp.h"
+#include "../../src/snn/net_internal.h"
 #include "harness.h"
 #include "snn_test_util.h"
 
@@ -614,6 +615,78 @@ static void test_normalise(void)
     snn_net_free(net);
 }
 
+/* The end of a run of equal delays, found by galloping, is where a scan
+ * stops: runs of 1 to 300, from every run start, to parts ending anywhere. */
+static void test_delay_run_end(void)
+{
+    enum { N = 4000 };
+    static uint16_t d[N];
+    uint64_t x = 0, seed = 12345;
+    for (uint16_t v = 0; x < N; v++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        for (uint64_t len = 1 + (seed >> 33) % 300; len > 0 && x < N; len--)
+            d[x++] = v;
+    }
+    int wrong = 0;
+    for (x = 0; x < N; x++) {
+        if (x > 0 && d[x] == d[x - 1])
+            continue;
+        for (uint64_t e = x + 1; e <= N; e += 1 + (e - x) / 8) {
+            uint64_t y = x + 1;
+            while (y < e && d[y] == d[x])
+                y++;
+            wrong += snn_delay_run_end(d, x, e) != y;
+        }
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
+/* Diehl & Cook's rule keeps one presynaptic step per arrival group: two
+ * synapses share one exactly when they leave the same neuron with the same
+ * delay; a rule with a trace value per synapse keeps a step per synapse. */
+static void test_pre_groups(void)
+{
+    const char *net_text = JOB "[population.P]\nmodel = lif_coba\nn = 30\n"
+                               "[population.Q]\nmodel = lif_coba\nn = 50\n"
+                               "[projection.w]\npre = P\npost = Q\nrule = all_to_all\n"
+                               "weight = uniform:0:1\ndelay = uniform:0:2\nplasticity = %s\n";
+    char text[1024];
+    snprintf(text, sizeof text, net_text, "diehl_cook");
+    snn_net *net = build(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    const snn_proj *pr = snn_net_proj(net, 0);
+    const snn_plasticity *pl = pr->plast;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pl->pre_group);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pr->delay);
+    uint64_t groups = 0;
+    int wrong = 0;
+    for (uint64_t i = 0; i < pr->npre; i++) {
+        uint64_t distinct = 0; /* rows are sorted by delay */
+        for (uint64_t s = pr->row[i]; s < pr->row[i + 1]; s++) {
+            distinct += s == pr->row[i] || pr->delay[s] != pr->delay[s - 1];
+            for (uint64_t u = 0; u < pr->nsyn; u++) {
+                int same = u >= pr->row[i] && u < pr->row[i + 1] && pr->delay[u] == pr->delay[s];
+                wrong += same != (pl->pre_group[u] == pl->pre_group[s]);
+            }
+        }
+        CU_ASSERT(distinct > 1); /* delays vary within each row */
+        groups += distinct;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_EQUAL(pl->npre_step, groups);
+    for (uint64_t s = 0; s < pr->nsyn; s++)
+        wrong += pl->pre_group[s] >= pl->npre_step;
+    CU_ASSERT_EQUAL(wrong, 0);
+    snn_net_free(net);
+    snprintf(text, sizeof text, net_text, "stdp");
+    net = build(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    pr = snn_net_proj(net, 0);
+    CU_ASSERT_PTR_NULL(pr->plast->pre_group);
+    CU_ASSERT_EQUAL(pr->plast->npre_step, pr->nsyn);
+    snn_net_free(net);
+}
+
 /* The recorded spikes of `name` are exactly want[0..n) ((step, id) keys). */
 static void expect_spikes(const snn_net *net, const char *name, const uint64_t *want, size_t n)
 {
@@ -766,6 +839,8 @@ static void register_suites(void)
     CU_add_test(s, "Diehl & Cook rule", test_diehl_cook_rule);
     CU_add_test(s, "plasticity step order", test_step_order);
     CU_add_test(s, "power-law rule (Diehl & Cook's paper)", test_power_law_rule);
+    CU_add_test(s, "end of a run of equal delays", test_delay_run_end);
+    CU_add_test(s, "one presynaptic step per arrival group", test_pre_groups);
     s = CU_add_suite("snn network", NULL, NULL);
     CU_add_test(s, "Poisson source rate", test_poisson_rate);
     CU_add_test(s, "connection rules", test_connection_rules);
