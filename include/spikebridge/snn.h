@@ -291,7 +291,7 @@ struct snn_plasticity {
      * index of its step in pre_step. The synapses of a row that share a
      * delay see the same arrivals, so one step serves them all, and an
      * arrival writes one step instead of 8 bytes per synapse (those stores
-     * took 12-14 % of a 6 400-neuron Diehl & Cook training image). Threads
+     * took about 9 % of a 6 400-neuron Diehl & Cook training image). Threads
      * that own targets in one group set its step to the same value. */
     uint32_t *pre_group;
     uint64_t npre_step;     /* entries of pre_step */
