@@ -456,12 +456,13 @@ sb_status snn_net_run(snn_net *net, int64_t steps)
     apply_currents(net, begin);
     for (int p = 0; p < net->npops; p++)
         set_now(&net->pops[p], begin);
+    const int shared_groups = plasticity_fence(net);
 #pragma omp parallel num_threads(net->threads)
     {
         const int t = omp_get_thread_num();
         /* libgomp's barrier makes a futex-wake system call even in a team of
          * one (twice a step: 6 % of a 4 000-neuron CUBA run on one thread) */
-        const int team = omp_get_num_threads(), fence = team > 1 && plasticity_fence(net);
+        const int team = omp_get_num_threads(), fence = team > 1 && shared_groups;
         for (int64_t n = begin; n < end; n++) {
             uint32_t *out = net->tspk[t];
             for (int p = 0; p < net->npops; p++) {

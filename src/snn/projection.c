@@ -379,8 +379,9 @@ static sb_status sort_rows_by_delay(snn_proj *pr)
 }
 
 /* Numbers the arrival groups of pr (the runs of one delay in a row, rows
- * being sorted by delay) into pl->pre_group, and counts them. More groups
- * than a uint32_t holds leave pre_group NULL: a step per synapse. */
+ * being sorted by delay) into pl->pre_group, and counts them into
+ * npre_step. More groups than a uint32_t holds leave pre_group NULL: a
+ * step per synapse. */
 static sb_status index_pre_groups(const snn_proj *pr, snn_plasticity *pl)
 {
     pl->pre_group = SB_MALLOC(pr->nsyn + 1, sizeof *pl->pre_group);
@@ -396,6 +397,7 @@ static sb_status index_pre_groups(const snn_proj *pr, snn_plasticity *pl)
     if (n > (uint64_t)UINT32_MAX + 1) {
         free(pl->pre_group);
         pl->pre_group = NULL;
+        pl->npre_step = pr->nsyn;
     }
     return SB_OK;
 }
@@ -433,11 +435,10 @@ static sb_status build_plasticity(snn_net *net, snn_proj *pr, const sb_config *c
         return sb_fail(SB_ECONFIG, "%s: w_max (%g) must be >= w_min (%g)", where, p->w_max, p->w_min);
     size_t nl = net->pops[pr->post].nlocal;
     pl->pre = pl->rule->pre_value ? SB_CALLOC(pr->nsyn + 1, sizeof *pl->pre) : NULL;
+    pl->npre_step = pr->nsyn;
     sb_status st = pl->rule->pre_value ? SB_OK : index_pre_groups(pr, pl);
     if (st)
         return st;
-    if (!pl->pre_group)
-        pl->npre_step = pr->nsyn;
     pl->pre_step = SB_MALLOC(pl->npre_step + 1, sizeof *pl->pre_step);
     for (uint64_t s = 0; pl->pre_step && s <= pl->npre_step; s++)
         pl->pre_step[s] = SNN_NEVER;
