@@ -301,7 +301,8 @@ struct snn_plasticity {
     /* decay factors per trace (snn_trace), so that a lazy trace costs two
      * loads instead of an exp(): decay[w][k] = exp(-k·dt/τ) for k <
      * SNN_DECAY_LO, then decay[w][SNN_DECAY_LO + m] = exp(-m·SNN_DECAY_LO·dt/τ)
-     * for m < nhi[w], and 0 from kzero[w] steps on; NULL: exp() every time */
+     * for m < nhi[w]; 0 from kzero[w] steps on (SNN_TRACE_CUTOFF); NULL:
+     * exp() every time */
     double *decay[3];
     int64_t nhi[3], kzero[3];
     double *scratch;        /* per local post neuron, for on_pre_many */
@@ -335,7 +336,14 @@ static inline float snn_plast_clip(double w, const snn_plast_params *p)
     return (float)(w < p->w_min ? p->w_min : w > p->w_max ? p->w_max : w);
 }
 
-/* Trace value x·exp(-(now - then)·dt/tau). */
+/* A trace decayed by more than exp(-SNN_TRACE_CUTOFF) reads 0. Stored
+ * traces are 0 or at least 1, so what it leaves out is below 1e-304: added
+ * to a float weight it cannot change it, and the subnormal numbers beneath
+ * (from exp(-708)) cost a microcode assist per operation; with 6 400
+ * neurons, most silent for seconds, they slowed Diehl & Cook training. */
+#define SNN_TRACE_CUTOFF 700.0
+
+/* Trace value x·exp(-(now - then)·dt/tau), 0 past the cutoff. */
 double snn_trace_decay(double x, int64_t then, int64_t now, double dt, double tau);
 /* Fills pl->decay for pl->dt and the time constants in pl->p. */
 sb_status snn_plast_tables(snn_plasticity *pl);
@@ -343,7 +351,8 @@ sb_status snn_plast_tables(snn_plasticity *pl);
 enum { SNN_DECAY_BITS = 12, SNN_DECAY_LO = 1 << SNN_DECAY_BITS };
 
 /* Trace `which` of pl, x at step `then`, seen at step `now`: from the
- * tables where they reach (within 2 ulp of the exp()), by exp() beyond. */
+ * tables where they reach (as exact as the exp(), whose argument is
+ * rounded: 4·ε·(1 + k·dt/τ)), by exp() beyond. */
 static inline double snn_plast_trace(const snn_plasticity *pl, snn_trace which, double x,
                                      int64_t then, int64_t now)
 {
@@ -351,12 +360,12 @@ static inline double snn_plast_trace(const snn_plasticity *pl, snn_trace which, 
     if (x == 0 || k == 0)
         return x;
     const double *d = pl->decay[which];
+    if (d && k >= pl->kzero[which])
+        return 0;
     if (d && k < SNN_DECAY_LO)
         return x * d[k];
     if (d && (k >> SNN_DECAY_BITS) < pl->nhi[which])
         return x * d[k & (SNN_DECAY_LO - 1)] * d[SNN_DECAY_LO + (k >> SNN_DECAY_BITS)];
-    if (d && k >= pl->kzero[which])
-        return 0;
     double tau = which == SNN_TRACE_PRE ? pl->p.tau_pre
                  : which == SNN_TRACE_POST1 ? pl->p.tau_post : pl->p.tau_post2;
     return snn_trace_decay(x, then, now, pl->dt, tau);

@@ -14,17 +14,18 @@ double snn_trace_decay(double x, int64_t then, int64_t now, double dt, double ta
 {
     if (x == 0 || now == then)
         return x;
-    return x * exp(-(double)(now - then) * dt / tau);
+    double e = (double)(now - then) * dt / tau;
+    return e >= SNN_TRACE_CUTOFF ? 0 : x * exp(-e);
 }
 
 sb_status snn_plast_tables(snn_plasticity *pl)
 {
     const double tau[3] = {pl->p.tau_pre, pl->p.tau_post, pl->p.tau_post2};
     for (int w = 0; w < 3; w++) {
-        /* blocks of SNN_DECAY_LO steps until the factor underflows to 0 (then
-         * the last entry, 0, serves every older trace) or for 16M steps */
+        /* blocks of SNN_DECAY_LO steps up to the cutoff, or for 16M steps
+         * (exp() beyond) */
         double block = (double)SNN_DECAY_LO * pl->dt / tau[w];
-        int64_t nhi = (int64_t)fmin(ceil(750.0 / block) + 1, 4096);
+        int64_t nhi = (int64_t)fmin(ceil(SNN_TRACE_CUTOFF / block) + 1, 4096);
         pl->decay[w] = SB_MALLOC((size_t)(SNN_DECAY_LO + nhi), sizeof *pl->decay[w]);
         if (!pl->decay[w])
             return SB_ENOMEM;
@@ -33,7 +34,13 @@ sb_status snn_plast_tables(snn_plasticity *pl)
         for (int64_t m = 0; m < nhi; m++)
             pl->decay[w][SNN_DECAY_LO + m] = exp(-(double)m * block);
         pl->nhi[w] = nhi;
-        pl->kzero[w] = pl->decay[w][SNN_DECAY_LO + nhi - 1] == 0 ? nhi * SNN_DECAY_LO : INT64_MAX;
+        /* the first k that snn_trace_decay() cuts off, as it computes it */
+        int64_t k0 = (int64_t)ceil(SNN_TRACE_CUTOFF * tau[w] / pl->dt);
+        while (k0 > 0 && (double)(k0 - 1) * pl->dt / tau[w] >= SNN_TRACE_CUTOFF)
+            k0--;
+        while ((double)k0 * pl->dt / tau[w] < SNN_TRACE_CUTOFF)
+            k0++;
+        pl->kzero[w] = k0;
     }
     return SB_OK;
 }

@@ -1,6 +1,7 @@
 /* Neuron models against their analytic solutions, plasticity rules against
  * the closed-form pair rule, stimuli, connection rules and the errors of
  * malformed network sections. One process (MPI_COMM_SELF). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -641,6 +642,46 @@ static void test_delay_run_end(void)
     CU_ASSERT_EQUAL(wrong, 0);
 }
 
+/* Lazy traces read from the tables equal exp() up to the cutoff (to the
+ * rounding of its argument), read 0 from it on, and never come out
+ * subnormal: each subnormal operand costs a microcode assist in the
+ * arithmetic that reads it. */
+static void test_trace_tables(void)
+{
+    const double taus[][3] = {{20, 20, 40}, {0.5, 1, 3}, {1000, 5000, 1e5}};
+    int wrong = 0, subnormal = 0;
+    for (size_t c = 0; c < sizeof taus / sizeof taus[0]; c++) {
+        snn_plasticity pl = {.dt = 0.5};
+        pl.p.tau_pre = taus[c][0];
+        pl.p.tau_post = taus[c][1];
+        pl.p.tau_post2 = taus[c][2];
+        CU_ASSERT_EQUAL_FATAL(snn_plast_tables(&pl), SB_OK);
+        for (int w = 0; w < 3; w++) {
+            int64_t k0 = pl.kzero[w];
+            CU_ASSERT(snn_plast_trace(&pl, (snn_trace)w, 1.0, 0, k0 - 1) > 0);
+            CU_ASSERT(snn_plast_trace(&pl, (snn_trace)w, 1.0, 0, k0) == 0);
+            for (int64_t i = 0; i < 3 * SNN_DECAY_LO + 60000; i++) {
+                /* every step of the first tables, then around the cutoff */
+                int64_t k = i < 3 * SNN_DECAY_LO ? i : k0 - 30000 + (i - 3 * SNN_DECAY_LO);
+                if (k < 0)
+                    continue;
+                for (double x = 1.0; x < 10; x += 6.5) {
+                    double t = snn_plast_trace(&pl, (snn_trace)w, x, 7, 7 + k);
+                    double e = snn_trace_decay(x, 7, 7 + k, pl.dt, taus[c][w]);
+                    subnormal += fpclassify(t) == FP_SUBNORMAL;
+                    /* exp()'s argument k·dt/τ is itself rounded */
+                    double rel = 4 * DBL_EPSILON * (1 + (double)k * pl.dt / taus[c][w]);
+                    wrong += fabs(t - e) > rel * e;
+                }
+            }
+        }
+        for (int w = 0; w < 3; w++)
+            free(pl.decay[w]);
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_EQUAL(subnormal, 0);
+}
+
 /* Diehl & Cook's rule keeps one presynaptic step per arrival group: two
  * synapses share one exactly when they leave the same neuron with the same
  * delay; a rule with a trace value per synapse keeps a step per synapse. */
@@ -841,6 +882,7 @@ static void register_suites(void)
     CU_add_test(s, "power-law rule (Diehl & Cook's paper)", test_power_law_rule);
     CU_add_test(s, "end of a run of equal delays", test_delay_run_end);
     CU_add_test(s, "one presynaptic step per arrival group", test_pre_groups);
+    CU_add_test(s, "lazy traces: tables, cutoff, no subnormals", test_trace_tables);
     s = CU_add_suite("snn network", NULL, NULL);
     CU_add_test(s, "Poisson source rate", test_poisson_rate);
     CU_add_test(s, "connection rules", test_connection_rules);
