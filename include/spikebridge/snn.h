@@ -135,6 +135,10 @@ struct snn_pop {
     int has_stim;          /* some current stimulus targets this population */
     double *refr;          /* refractory state (lif_cuba, lif_coba: the step it is frozen
                               until; if: steps left); a double so that it vectorises with v */
+    uint8_t *steady;       /* per local neuron, read at the first of each block of a
+                              model's step: 1 if the block's last step left its state
+                              as it was, so a step without input may skip it (lif_coba;
+                              NULL: never); cleared wherever the state is set */
     int64_t now;           /* the step being computed (set by the engine) */
     double in_scale[2];    /* model->scale of the direct_exc, direct_inh variables at now
                               (set by the engine with now; 1 without scale) */

@@ -102,7 +102,8 @@ static sb_status build_pop(snn_net *net, snn_pop *pop, const sb_config *cfg, con
             return SB_ENOMEM;
     pop->i_stim = SB_CALLOC(nl, sizeof *pop->i_stim);
     pop->refr = SB_CALLOC(nl, sizeof *pop->refr);
-    if (!pop->i_stim || !pop->refr)
+    pop->steady = SB_CALLOC(nl, sizeof *pop->steady);
+    if (!pop->i_stim || !pop->refr || !pop->steady)
         return SB_ENOMEM;
     static const char *const keys[SNN_VAR_COUNT_] = {"v_init", "ge_init", "gi_init", "theta_init"};
     for (int v = 0; v < SNN_VAR_COUNT_; v++) {
@@ -382,6 +383,7 @@ void snn_net_free(snn_net *net)
             free(net->pops[p].var[v]);
         free(net->pops[p].i_stim);
         free(net->pops[p].refr);
+        free(net->pops[p].steady);
         if (net->ring_e)
             free(net->ring_e[p]);
         if (net->ring_i)

@@ -282,6 +282,8 @@ sb_status snn_net_load(snn_net *net, const char *dir, const char *tag, int *load
         net->step = step;
         /* rings may hold input: let every update read them */
         memset(net->dirty, 1, (size_t)net->threads * (size_t)net->npops * (size_t)net->nslots);
+        for (int p = 0; p < net->npops; p++)
+            memset(net->pops[p].steady, 0, net->pops[p].nlocal);
     }
     if (bl)
         drop(bl);

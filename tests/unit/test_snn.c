@@ -288,6 +288,99 @@ static void test_idle_jump(void)
     idle_jump("euler");
 }
 
+/* A lif_coba conductance decaying without input reaches exactly 0, never
+ * a subnormal: decayed by e^(-dt/tau) > 1/2 a subnormal sticks at the
+ * smallest one, and every step on it takes a microcode assist. The same
+ * through the closed-form jump of a silent stretch (one that lands ge at
+ * e^-712.7). */
+static void test_conductance_flush(void)
+{
+    const char *text = "[job]\ntask = simulate\n[simulate]\ndt = 0.5\n"
+                       "[population.P]\nmodel = lif_coba\nn = 3\nv_rest = -60\nv_th = -40\n"
+                       "tau_m = 10\ntau_e = 1\ntau_i = 2\nge_init = 10\ngi_init = 3\n";
+    for (int jump = 0; jump < 2; jump++) {
+        snn_net *net = build(text);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+        snn_pop *pop = snn_net_pop(net, 0);
+        int subnormal = 0;
+        for (int n = 0; n < 4000; n++) {
+            CU_ASSERT_EQUAL_FATAL(jump && n == 1000 ? snn_net_idle(net, 430) : snn_net_run(net, 1), SB_OK);
+            for (int v = SNN_VAR_GE; v <= SNN_VAR_GI; v++)
+                subnormal += fpclassify(pop->var[v][0]) == FP_SUBNORMAL;
+        }
+        CU_ASSERT_EQUAL(subnormal, 0);
+        CU_ASSERT(pop->var[SNN_VAR_GE][0] == 0 && pop->var[SNN_VAR_GI][0] == 0);
+        snn_net_free(net);
+    }
+}
+
+/* lif_coba skips a block that its last step left as it was while no input
+ * reaches it: the same network with the skip switched off (steady = NULL)
+ * gives the same spikes and state bit for bit, through input, silence (in
+ * which the inhibitory blocks fall steady) and input again, which reaches
+ * them both directly (delay 0) and through the ring (delays). K is frozen
+ * long after its conductance is gone, L rests above threshold, spiking as
+ * often as its lockout lets it: neither may count as steady. */
+static void test_steady_skip(void)
+{
+    const char *text =
+        "[job]\ntask = simulate\n[simulate]\ndt = 0.5\n"
+        "[stimulus.in]\ntype = poisson\nn = 40\nrate = 60\n"
+        "[population.E]\nmodel = lif_coba\nn = 200\nv_rest = -65\nv_reset = -65\nv_th = -72\n"
+        "tau_m = 100\ntau_e = 1\ntau_i = 2\nt_lockout = 5\ne_inh = -100\ntheta_plus = 0.05\n"
+        "tau_theta = 1e7\ntheta_init = 20\nv_init = -105\n"
+        "[population.I]\nmodel = lif_coba\nn = 200\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
+        "tau_m = 10\ntau_e = 1\ntau_i = 2\nt_ref = 2\ne_inh = -85\nv_init = -100\n"
+        "[population.J]\nmodel = lif_coba\nmethod = euler\nn = 200\nv_rest = -60\nv_reset = -45\n"
+        "v_th = -40\ntau_m = 10\ntau_e = 1\ntau_i = 2\nt_ref = 2\ne_inh = -85\n"
+        "[population.K]\nmodel = lif_coba\nn = 200\nv_rest = -60\nv_reset = -45\nv_th = -40\n"
+        "tau_m = 10\ntau_e = 0.5\ntau_i = 2\nt_ref = 500\n"
+        "[population.L]\nmodel = lif_coba\nn = 10\nv_rest = -50\nv_reset = -50\nv_th = -55\n"
+        "tau_m = 10\ntau_e = 1\ntau_i = 2\nt_lockout = 20\n"
+        "[projection.in_e]\npre = in\npost = E\nrule = all_to_all\nweight = uniform:0:0.3\n"
+        "delay = uniform:0:10\n"
+        "[projection.e_i]\npre = E\npost = I\nrule = one_to_one\nweight = 10.4\n"
+        "[projection.e_j]\npre = E\npost = J\nrule = one_to_one\nweight = 10.4\ndelay = uniform:0:3\n"
+        "[projection.e_k]\npre = E\npost = K\nrule = one_to_one\nweight = 10.4\n"
+        "[projection.i_e]\npre = I\npost = E\nrule = all_but_self\ntarget = inh\nweight = 17\n";
+    snn_net *a = build(text), *b = build(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    for (int p = 0; p < 5; p++) {
+        snn_pop *pb = snn_net_pop(b, p);
+        free(pb->steady);
+        pb->steady = NULL;
+    }
+    double rate[40] = {0};
+    const int steps[3] = {1400, 4000, 1400};
+    int steady = 0, differ = 0;
+    for (int stage = 0; stage < 3; stage++) {
+        for (int i = 0; i < 40; i++)
+            rate[i] = stage == 1 ? 0 : 60;
+        snn_net_set_rates(a, 0, rate, 0, 40);
+        snn_net_set_rates(b, 0, rate, 0, 40);
+        CU_ASSERT_EQUAL_FATAL(snn_net_run(a, steps[stage]), SB_OK);
+        CU_ASSERT_EQUAL_FATAL(snn_net_run(b, steps[stage]), SB_OK);
+        for (int p = 0; p < 5; p++) {
+            snn_pop *pa = snn_net_pop(a, p), *pb = snn_net_pop(b, p);
+            CU_ASSERT_EQUAL(snn_net_spike_count(a, p), snn_net_spike_count(b, p));
+            for (int v = 0; v < SNN_VAR_COUNT_; v++)
+                differ += memcmp(pa->var[v], pb->var[v], pa->nlocal * sizeof(double)) != 0;
+            differ += memcmp(pa->refr, pb->refr, pa->nlocal * sizeof(double)) != 0;
+            for (size_t k = 0; stage == 1 && (p == 1 || p == 2) && k < pa->nlocal; k += 64)
+                steady += pa->steady[k];
+        }
+    }
+    CU_ASSERT_EQUAL(differ, 0);
+    for (int p = 1; p < 5; p++)
+        CU_ASSERT(snn_net_spike_count(a, p) > 0);
+    printf("\n    %d of 8 inhibitory blocks steady after the silence", steady);
+    CU_ASSERT(steady > 0);
+    CU_ASSERT_EQUAL(snn_net_pop(a, 0)->steady[0], 0); /* θ > 0 moves every step */
+    snn_net_free(a);
+    snn_net_free(b);
+}
+
 /* The adaptive threshold grows by theta_plus per spike, so a driven neuron
  * ends with θ = theta_plus × spikes (no decay), and fires less than without. */
 static void test_adaptive_threshold(void)
@@ -873,6 +966,8 @@ static void register_suites(void)
     CU_add_test(s, "lif_coba t_lockout spaces spikes", test_coba_lockout);
     CU_add_test(s, "adaptive threshold", test_adaptive_threshold);
     CU_add_test(s, "idle stretch jumped = stepped", test_idle_jump);
+    CU_add_test(s, "lif_coba: steady blocks skipped = stepped", test_steady_skip);
+    CU_add_test(s, "lif_coba: decayed conductances reach 0, not a subnormal", test_conductance_flush);
     CU_add_test(s, "IF reset by subtraction counts", test_if_counts);
     CU_add_test(s, "vectorisable exp", test_fast_exp);
     s = CU_add_suite("snn plasticity", NULL, NULL);
