@@ -110,7 +110,8 @@ block(size_t lo, size_t hi, double *restrict v, double *restrict ge, double *res
         most = over > most ? over : most;
         /* 0 only if the next step without input would repeat this one: no
          * conductance, θ = 0, not frozen, v unmoved and below threshold */
-        double d = fabs(vn - v0) + fabs(e) + fabs(i) + fabs(theta[k]) + (double)(frozen | (vn - th > q.vth));
+        double d = fabs(vn - v0) + fabs(e) + fabs(i) + fabs(theta[k]) +
+                   (double)(frozen | (vn - th > q.vth));
         change = d > change ? d : change;
         theta[k] = th;
         ge[k] = flush(e * q.de);
