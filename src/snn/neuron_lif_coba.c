@@ -146,7 +146,7 @@ static size_t advance(size_t n, size_t lo, double *restrict v, double *restrict 
     const consts q = {c[DE], c[DI], c[DK], pop->theta_frozen ? 1.0 : c[DTH], p->v_rest, p->e_exc,
                       p->e_inh, p->i_ext, (double)pop->now, c[LOCK], p->v_th};
     const double plus = pop->theta_frozen ? 0.0 : p->theta_plus, thaw = q.now + c[REF];
-    const double vth = p->v_th, reset = p->v_reset;
+    const double vth = q.vth, reset = p->v_reset;
     /* current stimuli change without input: no block is steady then */
     uint8_t *restrict steady = pop->steady && !pop->has_stim ? pop->steady + lo : NULL;
     size_t m = 0;
