@@ -438,6 +438,16 @@ void snn_net_free(snn_net *net)
     free(net);
 }
 
+/* Cloned: scale[tgt[s]] is a gather, which only AVX2 and AVX-512 have; the
+ * same operations on every target, so the same weights. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void scale_weights(float *restrict w, const uint32_t *restrict tgt, uint64_t n,
+                          const double *restrict scale)
+{
+    for (uint64_t s = 0; s < n; s++)
+        w[s] = (float)(w[s] * scale[tgt[s]]);
+}
+
 void snn_proj_normalise(snn_net *net, int i)
 {
     snn_proj *pr = &net->proj[i];
@@ -473,8 +483,7 @@ void snn_proj_normalise(snn_net *net, int i)
             scale[k] = scale[k] <= 0 ? 1.0 : pr->normalise / scale[k];
 #pragma omp barrier
         const uint64_t s0 = nsyn * t / T, s1 = nsyn * (t + 1) / T;
-        for (uint64_t s = s0; s < s1; s++)
-            w[s] = (float)(w[s] * scale[tgt[s]]);
+        scale_weights(w + s0, tgt + s0, s1 - s0, scale);
     }
 }
 

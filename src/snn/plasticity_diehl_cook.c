@@ -34,6 +34,21 @@ static void on_post_done(snn_plasticity *pl, size_t j, int64_t step)
     pl->post_step[j] = step;
 }
 
+/* One range of arrivals against the targets' decayed post1. Cloned: the
+ * post1 lookups are a gather, which only AVX2 and AVX-512 have (the
+ * default build does them one by one); the same operations, so the same
+ * weights on every target. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void depress(float *restrict w, const uint32_t *restrict tgt, size_t n,
+                    const double *restrict post1, double nu, double wmin, double wmax)
+{
+    for (size_t s = 0; s < n; s++) {
+        double v = w[s] - nu * post1[tgt[s]]; /* the clip as selects (minpd/maxpd) */
+        v = v < wmin ? wmin : v;
+        w[s] = (float)(v > wmax ? wmax : v);
+    }
+}
+
 /* A step's arrivals at once: where targets receive several, their decayed
  * post1 is computed once per target first (the arrivals then cost a load
  * and a clip each). */
@@ -62,11 +77,7 @@ static void on_pre_many(snn_plasticity *pl, float *w, const uint64_t *range, siz
     for (size_t j = lo; j < hi; j++)
         post1[j] = snn_plast_trace(pl, SNN_TRACE_POST1, pl->post1[j], pl->post_step[j], step);
     for (size_t r = 0; r < 2 * nr; r += 2)
-        for (uint64_t s = range[r]; s < range[r + 1]; s++) {
-            double v = w[s] - nu * post1[tgt[s]]; /* the clip as selects (minsd/maxsd) */
-            v = v < wmin ? wmin : v;
-            w[s] = (float)(v > wmax ? wmax : v);
-        }
+        depress(w + range[r], tgt + range[r], range[r + 1] - range[r], post1, nu, wmin, wmax);
 }
 
 const snn_rule snn_rule_diehl_cook = {"diehl_cook", on_pre, on_post, on_post_done, on_pre_many, 0};

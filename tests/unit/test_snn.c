@@ -528,6 +528,62 @@ static void test_diehl_cook_rule(void)
     CU_ASSERT_DOUBLE_EQUAL(s.w, w, 1e-7);
 }
 
+/* Diehl & Cook: a step's arrivals at once (on_pre_many, the vectorised
+ * depression) change the weights bit for bit as one arrival at a time, for
+ * ranges whose lengths leave vector remainders, with weights clipped at both
+ * bounds and targets whose post spikes are recent, old and never. */
+static void test_diehl_cook_many(void)
+{
+    enum { M = 23, S = 211 };
+    snn_plasticity a, b;
+    memset(&a, 0, sizeof a);
+    a.rule = &snn_rule_diehl_cook;
+    a.dt = 0.5;
+    a.p = (snn_plast_params){.tau_pre = 20, .tau_post = 20, .tau_post2 = 40, .nu_pre = 0.05,
+                             .nu_post = 0.01, .w_min = 0.02, .w_max = 0.97};
+    int64_t pre_a[S], pre_b[S], post_step[M];
+    double post1[M], post2[M], scratch[M];
+    float wa[S], wb[S], w0[S];
+    uint32_t tgt[S];
+    sb_rng r;
+    sb_rng_init(&r, 7, SB_STREAM_SNN_INIT, 0, 0);
+    for (int j = 0; j < M; j++) {
+        post1[j] = post2[j] = j % 5 ? 1.0 : 0.0;
+        post_step[j] = j % 5 ? 1000 - 7 * j : SNN_NEVER;
+    }
+    for (int k = 0; k < S; k++) {
+        double u = sb_rng_uniform(&r);
+        w0[k] = wa[k] = wb[k] = (float)(k % 9 == 0 ? 0.03 : k % 11 == 0 ? 0.99 : u);
+        tgt[k] = (uint32_t)(sb_rng_uniform(&r) * M);
+        pre_a[k] = pre_b[k] = SNN_NEVER;
+    }
+    a.post1 = post1;
+    a.post2 = post2;
+    a.post_step = post_step;
+    a.scratch = scratch;
+    b = a;
+    a.pre_step = pre_a;
+    b.pre_step = pre_b;
+    const uint64_t range[] = {0, 1, 5, 22, 30, 101, 120, 211};
+    const int64_t step = 1010;
+    a.rule->on_pre_many(&a, wa, range, 4, tgt, 0, M, step);
+    for (int x = 0; x < 8; x += 2)
+        for (uint64_t k = range[x]; k < range[x + 1]; k++)
+            b.rule->on_pre(&b, wb, k, tgt[k], step);
+    int lo = 0, hi = 0, moved = 0;
+    for (int k = 0; k < S; k++) {
+        CU_ASSERT_EQUAL(memcmp(&wa[k], &wb[k], sizeof wa[k]), 0);
+        CU_ASSERT_EQUAL(pre_a[k], pre_b[k]);
+        lo += wa[k] == (float)a.p.w_min;
+        hi += wa[k] == (float)a.p.w_max;
+        moved += wa[k] != w0[k];
+    }
+    printf("\n    %d weights clipped at w_min, %d at w_max, %d moved\n", lo, hi, moved);
+    CU_ASSERT(lo > 0 && hi > 0 && moved > lo + hi);
+    CU_ASSERT_EQUAL(pre_a[120], step);
+    CU_ASSERT_EQUAL(pre_a[110], SNN_NEVER);
+}
+
 /* Δw of one plastic synapse (pair STDP: a+ 0.01, a− 0.012, τ 20 ms, dt 0.1
  * ms) whose one input spike is sent in step `sent`, into a neuron that a
  * strong static input makes fire once; *fired gets that step. */
@@ -973,6 +1029,7 @@ static void register_suites(void)
     s = CU_add_suite("snn plasticity", NULL, NULL);
     CU_add_test(s, "pair STDP against the closed form", test_stdp_pairs);
     CU_add_test(s, "Diehl & Cook rule", test_diehl_cook_rule);
+    CU_add_test(s, "Diehl & Cook: arrivals at once = one at a time", test_diehl_cook_many);
     CU_add_test(s, "plasticity step order", test_step_order);
     CU_add_test(s, "power-law rule (Diehl & Cook's paper)", test_power_law_rule);
     CU_add_test(s, "end of a run of equal delays", test_delay_run_end);
